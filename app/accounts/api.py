@@ -1,0 +1,95 @@
+"""/auth and /accounts: registration, tokens, the signed-in account, public profiles."""
+
+from flask import g
+
+from app.accounts import service, tokens
+from app.accounts.schemas import (
+    AccountSchema,
+    AccountUpdateSchema,
+    AuthResultSchema,
+    LoginSchema,
+    PasswordChangeSchema,
+    PasswordSchema,
+    RegisterSchema,
+)
+from app.api import Blueprint
+from app.auth import auth_optional, auth_required, current_account
+from app.extensions import limiter
+
+bp = Blueprint("accounts", __name__, description="Accounts and tokens")
+
+auth_limit = limiter.shared_limit(lambda: _auth_limit(), scope="auth")
+
+
+def _auth_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["RATELIMIT_AUTH"]
+
+
+@bp.post("/auth/register")
+@auth_limit
+@bp.arguments(RegisterSchema)
+@bp.response(201, AuthResultSchema)
+def register(data):
+    account = service.register(data)
+    return {"account": service.account_json(account, private=True), "token": tokens.issue(account.id)}
+
+
+@bp.post("/auth/token")
+@auth_limit
+@bp.arguments(LoginSchema)
+@bp.response(200, AuthResultSchema)
+def login(data):
+    account = service.authenticate(data["username"], data["password"])
+    return {"account": service.account_json(account, private=True), "token": tokens.issue(account.id)}
+
+
+@bp.delete("/auth/token")
+@auth_required()
+@bp.response(204)
+def logout():
+    tokens.revoke(g.token)
+
+
+@bp.post("/auth/password")
+@auth_required()
+@bp.arguments(PasswordChangeSchema)
+@bp.response(204)
+def change_password(data):
+    service.change_password(g.account, data["old_password"], data["new_password"], g.token)
+
+
+@bp.get("/accounts/me")
+@auth_required()
+@bp.response(200, AccountSchema)
+def me():
+    return service.account_json(g.account, private=True)
+
+
+@bp.patch("/accounts/me")
+@auth_required()
+@bp.arguments(AccountUpdateSchema)
+@bp.response(200, AccountSchema)
+def update_me(changes):
+    account = service.update(g.account, changes)
+    return service.account_json(account, private=True)
+
+
+@bp.delete("/accounts/me")
+@auth_required()
+@bp.arguments(PasswordSchema)
+@bp.response(204)
+def delete_me(data):
+    service.delete(g.account, data["password"])
+
+
+@bp.get("/accounts/<string:ref>")
+@auth_optional
+@bp.response(200, AccountSchema)
+def get_account(ref):
+    viewer = current_account()
+    account = service.lookup(ref)
+    if viewer is not None and viewer.id == account.id:
+        return service.account_json(account, private=True)
+    return service.account_json(account, viewer=viewer)

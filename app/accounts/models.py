@@ -1,0 +1,54 @@
+"""Account and token documents."""
+
+from __future__ import annotations
+
+import mongoengine as me
+
+from app.times import utcnow
+
+KINDS = ("fan", "merchant", "influencer")
+ROLES = ("moderator", "admin")
+
+
+class Profile(me.EmbeddedDocument):
+    """What audience rules match on (fans)."""
+
+    gender = me.StringField(choices=("female", "male"), null=True)
+    interests = me.ListField(me.StringField(max_length=40), max_length=30)
+
+
+class Account(me.Document):
+    username = me.StringField(required=True, max_length=30)
+    username_key = me.StringField(required=True, unique=True)  # case-folded, for uniqueness
+    password_hash = me.StringField(required=True)
+    display_name = me.StringField(required=True, max_length=60)
+    kind = me.StringField(required=True, choices=KINDS)
+    roles = me.ListField(me.StringField(choices=ROLES))
+    bio = me.StringField(max_length=500, default="")
+    avatar_media_id = me.StringField(null=True)
+    profile = me.EmbeddedDocumentField(Profile, default=Profile)
+    page_layout = me.DictField()
+    verified = me.BooleanField(default=False)
+    suspended = me.BooleanField(default=False)
+    followers_count = me.IntField(default=0)
+    following_count = me.IntField(default=0)
+    posts_count = me.IntField(default=0)
+    last_seen_at = me.DateTimeField(null=True)
+    created_at = me.DateTimeField(default=utcnow)
+
+    meta = {"collection": "accounts", "indexes": ["kind", "-created_at"]}
+
+    def has_role(self, role: str) -> bool:
+        """Admins can do everything moderators can."""
+        return role in self.roles or "admin" in self.roles
+
+
+class Token(me.Document):
+    """A bearer token, stored only as its SHA-256."""
+
+    token_hash = me.StringField(required=True, unique=True)
+    account = me.ObjectIdField(required=True)
+    created_at = me.DateTimeField(default=utcnow)
+    expires_at = me.DateTimeField(required=True)
+
+    meta = {"collection": "tokens", "indexes": ["account", "expires_at"]}

@@ -1,0 +1,84 @@
+"""Request and response schemas for accounts; they validate and they generate the OpenAPI."""
+
+from marshmallow import Schema, fields, validate
+
+from app.accounts.models import KINDS
+from app.accounts.service import USERNAME_RE
+
+SECTIONS = ("posts", "videos", "campaigns")
+
+
+class ProfileSchema(Schema):
+    gender = fields.String(allow_none=True, validate=validate.OneOf(("female", "male")))
+    interests = fields.List(fields.String(validate=validate.Length(1, 40)),
+                            validate=validate.Length(max=30))
+
+
+def _text(max_length: int, **kwargs) -> fields.String:
+    return fields.String(validate=validate.Length(max=max_length), **kwargs)
+
+
+class RegisterSchema(Schema):
+    username = fields.String(required=True, validate=validate.Regexp(
+        USERNAME_RE, error="3-30 letters, digits or underscores"))
+    password = fields.String(required=True, validate=validate.Length(8, 200))
+    display_name = fields.String(required=True, validate=validate.Length(1, 60))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    bio = _text(500)
+    profile = fields.Nested(ProfileSchema)
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(1, 100))
+    password = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class PasswordChangeSchema(Schema):
+    old_password = fields.String(required=True, validate=validate.Length(1, 200))
+    new_password = fields.String(required=True, validate=validate.Length(8, 200))
+
+
+class PasswordSchema(Schema):
+    password = fields.String(required=True, validate=validate.Length(1, 200))
+
+
+class AccountUpdateSchema(Schema):
+    display_name = fields.String(validate=validate.Length(1, 60))
+    bio = _text(500)
+    avatar_media_id = fields.String(allow_none=True, validate=validate.Length(max=40))
+    profile = fields.Nested(ProfileSchema)
+    page_layout = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 40)),
+        values=fields.List(fields.String(validate=validate.OneOf(SECTIONS)),
+                           validate=validate.Length(max=len(SECTIONS))),
+        validate=validate.Length(max=20),
+    )
+
+
+class AccountSchema(Schema):
+    id = fields.String()
+    username = fields.String()
+    display_name = fields.String()
+    kind = fields.String()
+    roles = fields.List(fields.String())
+    bio = fields.String()
+    avatar_url = fields.String(allow_none=True)
+    verified = fields.Boolean()
+    followers_count = fields.Integer()
+    following_count = fields.Integer()
+    posts_count = fields.Integer()
+    created_at = fields.String()
+    following = fields.Boolean()
+    profile = fields.Nested(ProfileSchema)
+    page_layout = fields.Dict()
+    avatar_media_id = fields.String(allow_none=True)
+
+
+class AuthResultSchema(Schema):
+    account = fields.Nested(AccountSchema)
+    token = fields.String()
+
+
+class AccountPageSchema(Schema):
+    items = fields.List(fields.Nested(AccountSchema))
+    next_cursor = fields.String(allow_none=True)

@@ -1,0 +1,247 @@
+"""Account operations that views, pages, sockets, jobs and CLI commands share."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from bson import ObjectId, json_util
+from flask import current_app
+
+from app import signals
+from app.accounts import tokens
+from app.accounts.models import Account, Profile
+from app.errors import ApiError
+from app.extensions import redis_client
+from app.times import iso
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
+CACHE_SECONDS = 300
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(time_cost=cfg["ARGON2_TIME_COST"], memory_cost=cfg["ARGON2_MEMORY_KIB"])
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def check_password(account: Account, password: str) -> bool:
+    try:
+        return _hasher().verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def username_key(username: str) -> str:
+    return username.casefold()
+
+
+# --- the Redis account cache: the hot path never queries MongoDB for the viewer ---------
+
+
+def _cache_key(account_id: object) -> str:
+    return f"acct:{account_id}"
+
+
+def invalidate(account_id: object) -> None:
+    redis_client.delete(_cache_key(account_id))
+
+
+def get(account_id: object) -> Account | None:
+    """The account by id, from the Redis cache when warm."""
+    account_id = str(account_id)
+    if not ObjectId.is_valid(account_id):
+        return None
+    cached = redis_client.get(_cache_key(account_id))
+    if cached:
+        return Account._from_son(json_util.loads(cached))
+    account = Account.objects(id=account_id).first()
+    if account is not None:
+        redis_client.set(_cache_key(account_id), json_util.dumps(account.to_mongo()),
+                         ex=CACHE_SECONDS)
+    return account
+
+
+def get_many(account_ids: list) -> dict[str, Account]:
+    """Accounts by id (cache first, one query for the misses)."""
+    ids = list(dict.fromkeys(str(i) for i in account_ids if ObjectId.is_valid(str(i))))
+    if not ids:
+        return {}
+    found: dict[str, Account] = {}
+    for account_id, cached in zip(ids, redis_client.mget([_cache_key(i) for i in ids])):
+        if cached:
+            found[account_id] = Account._from_son(json_util.loads(cached))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        pipe = redis_client.pipeline()
+        for account in Account.objects(id__in=missing):
+            found[str(account.id)] = account
+            pipe.set(_cache_key(account.id), json_util.dumps(account.to_mongo()), ex=CACHE_SECONDS)
+        pipe.execute()
+    return found
+
+
+def lookup(ref: str) -> Account:
+    """``ref`` is an id or ``@username``; 404 if there is no such (visible) account."""
+    if ref.startswith("@"):
+        account = Account.objects(username_key=username_key(ref[1:])).first()
+    else:
+        account = get(ref)
+    if account is None or account.suspended:
+        raise ApiError(404, "not_found", "no such account")
+    return account
+
+
+# --- lifecycle -----------------------------------------------------------------------
+
+
+def register(data: dict[str, Any], password_hash: str | None = None) -> Account:
+    """Create an account; 409 if the username is taken in any letter case."""
+    key = username_key(data["username"])
+    if Account.objects(username_key=key).first() is not None:
+        raise ApiError(409, "username_taken", "that username is taken",
+                       {"username": ["already taken"]})
+    account = Account(
+        username=data["username"],
+        username_key=key,
+        password_hash=password_hash or hash_password(data["password"]),
+        display_name=data["display_name"],
+        kind=data["kind"],
+        bio=data.get("bio", ""),
+        profile=Profile(**(data.get("profile") or {})),
+    )
+    try:
+        account.save()
+    except Exception as exc:  # the unique index lost a race
+        if "duplicate" in str(exc).lower():
+            raise ApiError(409, "username_taken", "that username is taken",
+                           {"username": ["already taken"]}) from None
+        raise
+    return account
+
+
+def authenticate(username: str, password: str) -> Account:
+    account = Account.objects(username_key=username_key(username)).first()
+    if account is None or not check_password(account, password):
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    if account.suspended:
+        raise ApiError(403, "account_suspended", "this account is suspended")
+    return account
+
+
+def update(account: Account, changes: dict[str, Any]) -> Account:
+    if "page_layout" in changes and account.kind == "fan":
+        raise ApiError(400, "validation_error", "only merchants and influencers have pages",
+                       {"page_layout": ["not allowed for fans"]})
+    for key, value in changes.items():
+        if key == "profile":
+            value = Profile(**value)
+        setattr(account, key, value)
+    account.save()
+    invalidate(account.id)
+    signals.account_changed.send(account)
+    return account
+
+
+def change_password(account: Account, old: str, new: str, current_token: str) -> None:
+    if not check_password(account, old):
+        raise ApiError(403, "invalid_credentials", "the old password is wrong",
+                       {"old_password": ["wrong password"]})
+    account.password_hash = hash_password(new)
+    account.save()
+    invalidate(account.id)
+    tokens.revoke_all(account.id, keep=current_token)
+
+
+def delete(account: Account, password: str) -> None:
+    """Delete the account and everything it made (the app stores require it)."""
+    if not check_password(account, password):
+        raise ApiError(403, "invalid_credentials", "wrong password", {"password": ["wrong password"]})
+    signals.account_deleted.send(account)
+    tokens.revoke_all(account.id)
+    account.delete()
+    invalidate(account.id)
+
+
+def set_suspended(account: Account, suspended: bool) -> Account:
+    """Suspension stops every token at once; reinstating lets them work again."""
+    Account.objects(id=account.id).update_one(set__suspended=suspended)
+    account.suspended = suspended
+    invalidate(account.id)
+    if suspended:
+        from app import live
+
+        live.disconnect_account(account.id)
+    signals.account_changed.send(account)
+    return account
+
+
+def grant_role(username: str, role: str) -> Account:
+    account = Account.objects(username_key=username_key(username)).first()
+    if account is None:
+        raise LookupError(username)
+    if role not in account.roles:
+        account.roles.append(role)
+        account.save()
+    invalidate(account.id)
+    return account
+
+
+def ensure_admin(username: str, password: str) -> Account:
+    """The operator's admin account for the embedded default (ADMIN_USERNAME/PASSWORD)."""
+    account = Account.objects(username_key=username_key(username)).first()
+    if account is None:
+        account = register({"username": username, "password": password,
+                            "display_name": username, "kind": "fan"})
+    return grant_role(username, "admin")
+
+
+# --- output --------------------------------------------------------------------------
+
+
+def avatar_url(media_id: str | None) -> str | None:
+    if not media_id:
+        return None
+    try:
+        from media.service import media_url
+    except ImportError:
+        return None
+    return media_url(media_id)
+
+
+def account_json(account: Account, viewer: Account | None = None, private: bool = False) -> dict:
+    """The contract's Account; ``private`` adds what only the owner sees."""
+    data: dict[str, Any] = {
+        "id": str(account.id),
+        "username": account.username,
+        "display_name": account.display_name,
+        "kind": account.kind,
+        "roles": list(account.roles),
+        "bio": account.bio or "",
+        "avatar_url": avatar_url(account.avatar_media_id),
+        "verified": account.verified,
+        "followers_count": account.followers_count,
+        "following_count": account.following_count,
+        "posts_count": account.posts_count,
+        "created_at": iso(account.created_at),
+    }
+    if account.kind != "fan":
+        data["page_layout"] = account.page_layout or {}
+    if private:
+        profile = account.profile or Profile()
+        data["profile"] = {"gender": profile.gender, "interests": list(profile.interests)}
+        data["avatar_media_id"] = account.avatar_media_id
+    if viewer is not None and viewer.id != account.id:
+        try:
+            from feed.graph import is_following
+        except ImportError:
+            data["following"] = False
+        else:
+            data["following"] = is_following(viewer.id, account.id)
+    return data
+

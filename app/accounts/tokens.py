@@ -1,0 +1,82 @@
+"""Bearer tokens: random, stored only as hashes, expiring, resolved through Redis.
+
+Redis holds ``tok:<sha256>`` -> ``<account_id>`` (TTL bounded by the token's expiry) and
+``acct-tokens:<account_id>``, the set of an account's token hashes, so revoking one token or
+all of an account's tokens deletes the cache entries at once. A cache miss is one indexed
+MongoDB lookup by hash, never a scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+
+from app.accounts.models import Token
+from app.times import as_utc, utcnow
+from app.extensions import redis_client
+
+
+def _hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _cache(token_hash: str, account_id: str, ttl: int) -> None:
+    ttl = max(1, min(ttl, current_app.config["TOKEN_CACHE_SECONDS"]))
+    pipe = redis_client.pipeline()
+    pipe.set(f"tok:{token_hash}", account_id, ex=ttl)
+    pipe.sadd(f"acct-tokens:{account_id}", token_hash)
+    pipe.execute()
+
+
+def issue(account_id: object) -> str:
+    """A new token for the account; only its hash is stored."""
+    raw = secrets.token_urlsafe(32)
+    ttl = current_app.config["TOKEN_TTL_SECONDS"]
+    Token(token_hash=_hash(raw), account=account_id, expires_at=utcnow() + timedelta(seconds=ttl)).save()
+    _cache(_hash(raw), str(account_id), ttl)
+    return raw
+
+
+def resolve(raw: str) -> str | None:
+    """The account id a token belongs to, or None if unknown, revoked or expired."""
+    if not raw or len(raw) > 200:
+        return None
+    token_hash = _hash(raw)
+    account_id = redis_client.get(f"tok:{token_hash}")
+    if account_id:
+        return account_id
+    token = Token.objects(token_hash=token_hash).first()
+    if token is None:
+        return None
+    remaining = int((as_utc(token.expires_at) - utcnow()).total_seconds())
+    if remaining <= 0:
+        token.delete()
+        return None
+    _cache(token_hash, str(token.account), remaining)
+    return str(token.account)
+
+
+def revoke(raw: str) -> None:
+    token_hash = _hash(raw)
+    Token.objects(token_hash=token_hash).delete()
+    redis_client.delete(f"tok:{token_hash}")
+
+
+def revoke_all(account_id: object, keep: str | None = None) -> None:
+    """Revoke every token of the account, except ``keep`` (a raw token) if given."""
+    keep_hash = _hash(keep) if keep else None
+    query = Token.objects(account=account_id)
+    if keep_hash:
+        query = query.filter(token_hash__ne=keep_hash)
+    hashes = {t.token_hash for t in query.only("token_hash")}
+    hashes |= set(redis_client.smembers(f"acct-tokens:{account_id}"))
+    hashes.discard(keep_hash)
+    query.delete()
+    if hashes:
+        pipe = redis_client.pipeline()
+        pipe.delete(*[f"tok:{h}" for h in hashes])
+        pipe.srem(f"acct-tokens:{account_id}", *hashes)
+        pipe.execute()

@@ -1,0 +1,97 @@
+"""Who is asking: bearer tokens (and, for pages, the session cookie) to an Account.
+
+``g.account`` is resolved once per request: token -> account id through Redis, account from
+the Redis account cache. Suspended accounts' tokens stop working at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+from flask import g, request, session
+
+from app.accounts import service, tokens
+from app.accounts.models import Account
+from app.errors import ApiError
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def account_for_token(raw: str | None) -> Account | None:
+    """The live account behind a raw token, or None (unknown, revoked, expired, suspended)."""
+    if not raw:
+        return None
+    account_id = tokens.resolve(raw)
+    account = service.get(account_id) if account_id else None
+    if account is None or account.suspended:
+        return None
+    return account
+
+
+def _resolve() -> None:
+    if "account" in g:
+        return
+    g.account = None
+    g.token = None
+    raw = bearer_token()
+    if raw:
+        g.account = account_for_token(raw)
+        if g.account is None:
+            raise ApiError(401, "invalid_token", "the token is invalid, expired or revoked")
+        g.token = raw
+    elif not request.path.startswith("/api") and session.get("token"):
+        g.account = account_for_token(session["token"])
+        g.token = session["token"] if g.account else None
+
+
+def current_account() -> Account | None:
+    try:
+        _resolve()
+    except ApiError:
+        return None
+    return g.account
+
+
+def auth_required(*roles: str) -> Callable:
+    """401 without a valid token; 403 without one of ``roles`` (admin has them all)."""
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            _resolve()
+            if g.account is None:
+                raise ApiError(401, "unauthorized", "a valid bearer token is required")
+            if roles and not any(g.account.has_role(role) for role in roles):
+                raise ApiError(403, "forbidden", "your account lacks the role for this")
+            return view(*args, **kwargs)
+
+        _document(wrapper)
+        return wrapper
+
+    return decorator
+
+
+def auth_optional(view: Callable) -> Callable:
+    """The viewer if a token is sent; a bad token is still a 401."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        _resolve()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def _document(view: Callable) -> None:
+    """Mark the route as needing a bearer token in the OpenAPI document."""
+    apidoc = getattr(view, "_apidoc", None)
+    if apidoc is None:
+        apidoc = view._apidoc = {}
+    apidoc.setdefault("manual_doc", {})["security"] = [{"bearer": []}]

@@ -1,0 +1,87 @@
+"""The Celery app: Redis broker, one queue per kind of work, every task in app context.
+
+Queues: ``media`` (slow transcodes), ``fanout`` and ``search``, so a long transcode never
+delays a fan-out. Tasks acknowledge late and are idempotent: a killed worker's job runs again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from celery import Celery, Task
+from celery.beat import EmbeddedService
+from flask import Flask
+
+TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks", "moderation.tasks"]
+QUEUES = ["celery", "fanout", "media", "search"]
+
+
+def init_celery(app: Flask) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    url = app.config["REDIS_URL"]
+    celery = Celery(app.import_name, task_cls=FlaskTask, include=TASK_MODULES)
+    celery.conf.update(
+        broker_url=url,
+        result_backend=None,
+        task_ignore_result=True,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        # must exceed the longest job's hard limit (transcodes), or Redis redelivers it early
+        broker_transport_options={"visibility_timeout": 2 * 3600},
+        broker_connection_retry_on_startup=True,
+        task_routes={
+            "feed.tasks.fanout_*": {"queue": "fanout"},
+            "media.tasks.*": {"queue": "media"},
+            "search.tasks.*": {"queue": "search"},
+        },
+        beat_schedule={},  # packages add their periodic jobs in init_app
+        beat_schedule_filename=os.path.join(app.config["VAR_DIR"], "celerybeat-schedule"),
+        worker_hijack_root_logger=False,
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+class EmbeddedWorker:
+    """A Celery worker on a thread pool inside this process (the embedded default).
+
+    It also runs the beat scheduler, so periodic jobs (view flushes, the search sweep) run
+    without a separate process.
+    """
+
+    def __init__(self, celery: Celery, concurrency: int) -> None:
+        os.makedirs(os.path.dirname(celery.conf.beat_schedule_filename), exist_ok=True)
+        self.controller = celery.WorkController(
+            concurrency=concurrency,
+            pool_cls="threads",
+            queues=QUEUES,
+            loglevel="WARNING",
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            hostname=f"embedded-{id(self)}@localhost",
+        )
+        self.thread = threading.Thread(target=self.controller.start, name="celery", daemon=True)
+        self.beat = EmbeddedService(celery, thread=True,
+                                    schedule_filename=celery.conf.beat_schedule_filename)
+
+    def start(self) -> "EmbeddedWorker":
+        self.thread.start()
+        self.beat.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.thread.is_alive()
+
+    def stop(self) -> None:
+        self.beat.stop()
+        self.controller.stop(in_sighandler=False)
+        self.thread.join(10)

@@ -1,0 +1,92 @@
+"""All configuration, read once from the environment.
+
+Every setting has a safe default for the embedded mode (no configuration at all).
+Setting ``MONGODB_URI``, ``REDIS_URL``, ``S3_BUCKET`` or ``ELASTICSEARCH_URL`` switches
+that component to its production backend; the code above them is the same.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _bool(name: str, default: bool) -> bool:
+    return _env(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    """Settings for one app instance; tests pass overrides to ``create_app``."""
+
+    def __init__(self, **overrides: object) -> None:
+        var = Path(_env("VAR_DIR", str(BASE_DIR / "var")))
+        self.VAR_DIR = str(var)
+
+        # Components: empty means the embedded default.
+        self.MONGODB_URI = _env("MONGODB_URI")
+        self.REDIS_URL = _env("REDIS_URL")
+        self.ELASTICSEARCH_URL = _env("ELASTICSEARCH_URL")
+        self.S3_BUCKET = _env("S3_BUCKET")
+        self.S3_PREFIX = _env("S3_PREFIX", "")
+        self.S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")
+        self.S3_PUBLIC_BASE_URL = _env("S3_PUBLIC_BASE_URL")
+        self.MEDIA_DIR = _env("MEDIA_DIR", str(var / "media"))
+        self.SEARCH_DIR = _env("SEARCH_DIR", str(var / "search"))
+        self.UPLOAD_DIR = _env("UPLOAD_DIR", str(var / "uploads"))
+        self.SEARCH_ANALYZER = _env("SEARCH_ANALYZER", "cjk")
+
+        # Secrets: production refuses to start without one (see create_app).
+        self.SECRET_KEY = _env("SECRET_KEY")
+        self.ADMIN_USERNAME = _env("ADMIN_USERNAME")
+        self.ADMIN_PASSWORD = _env("ADMIN_PASSWORD")
+
+        # Accounts and tokens.
+        self.TOKEN_TTL_SECONDS = _int("TOKEN_TTL_SECONDS", 30 * 24 * 3600)
+        self.TOKEN_CACHE_SECONDS = _int("TOKEN_CACHE_SECONDS", 3600)
+        self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
+        self.ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 64 * 1024)
+
+        # Requests.
+        self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
+        self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 500 * 1024 * 1024)
+        self.MEDIA_MAX_SECONDS = _int("MEDIA_MAX_SECONDS", 600)
+
+        # Feeds.
+        self.FANOUT_MAX_FOLLOWERS = _int("FANOUT_MAX_FOLLOWERS", 10_000)
+        self.FANOUT_BATCH_SIZE = _int("FANOUT_BATCH_SIZE", 5_000)
+        self.TIMELINE_MAX = _int("TIMELINE_MAX", 800)
+        self.FEED_ACTIVE_DAYS = _int("FEED_ACTIVE_DAYS", 7)
+        self.VIEW_FLUSH_SECONDS = _int("VIEW_FLUSH_SECONDS", 60)
+
+        # Moderation.
+        self.REPORT_HIDE_THRESHOLD = _int("REPORT_HIDE_THRESHOLD", 5)
+        self.FAN_VIDEO_REVIEW = _bool("FAN_VIDEO_REVIEW", True)
+        self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_AUTH = _env("RATELIMIT_AUTH", "30/minute")
+
+        # Processes.
+        self.EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", not self.production)
+        self.WORKER_CONCURRENCY = _int("WORKER_CONCURRENCY", 4)
+        self.DEMO_DATA = _bool("DEMO_DATA", not self.production)
+
+        for key, value in overrides.items():
+            setattr(self, key, value)
+
+    @property
+    def production(self) -> bool:
+        """True when any component is pointed at a real server."""
+        return bool(_env("MONGODB_URI") or _env("REDIS_URL") or _env("FLASK_PRODUCTION"))
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

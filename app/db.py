@@ -1,0 +1,74 @@
+"""MongoDB through mongoengine: a real server when ``MONGODB_URI`` is set, else mongomock.
+
+mongomock lives in this process, has no indexes and is not safe for concurrent compound
+writes, so in the embedded default every collection operation is serialized by one
+process-wide lock. Nothing here depends on mongomock's behaviour beyond that.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+
+import mongoengine
+
+EMBEDDED_DB = "fanhub"
+_lock = threading.RLock()
+_patched = False
+
+# Collection methods that read or write documents; cursors are materialized under the lock.
+_LOCKED = (
+    "insert_one", "insert_many", "update_one", "update_many", "replace_one",
+    "delete_one", "delete_many", "find_one", "find_one_and_update",
+    "find_one_and_delete", "find_one_and_replace", "count_documents", "aggregate",
+    "bulk_write", "distinct", "create_index", "drop",
+)
+
+
+def _serialize_mongomock() -> None:
+    global _patched
+    if _patched:
+        return
+    from mongomock.collection import Collection
+    from mongomock.collection import Cursor
+
+    def locked(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            with _lock:
+                return method(*args, **kwargs)
+
+        return wrapper
+
+    for name in _LOCKED:
+        if hasattr(Collection, name):
+            setattr(Collection, name, locked(getattr(Collection, name)))
+    Cursor.__next__ = locked(Cursor.__next__)
+    _patched = True
+
+
+def connect(uri: str | None) -> str:
+    """Connect the default mongoengine alias; returns the backend's name."""
+    mongoengine.disconnect_all()
+    if uri:
+        mongoengine.connect(host=uri, uuidRepresentation="standard", tz_aware=True)
+        return "mongodb"
+    import mongomock
+
+    _serialize_mongomock()
+    mongoengine.connect(
+        EMBEDDED_DB, host="mongodb://localhost", mongo_client_class=mongomock.MongoClient,
+        tz_aware=True,
+    )
+    return "mongomock"
+
+
+def ping() -> None:
+    mongoengine.get_db().command("ping")
+
+
+def drop_all() -> None:
+    """Empty the database (tests)."""
+    db = mongoengine.get_db()
+    for name in db.list_collection_names():
+        db[name].delete_many({})

@@ -1,0 +1,119 @@
+"""The one error helper and the handlers that put every API error in the contract's shape.
+
+``{"error": {"code": ..., "message": ..., "fields": {...}}}`` with the matching status,
+for everything under ``/api``: our own errors, validation errors, Werkzeug's HTTP
+errors (404, 405, 413, ...) and anything unexpected (500, never an HTML page).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template_string, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "rate_limited",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """Raised anywhere in a request to answer with the contract's error shape."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        message: str | None = None,
+        fields: dict | None = None,
+        headers: dict | None = None,
+    ) -> None:
+        super().__init__(message or code)
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.message = message or self.code.replace("_", " ")
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def error_response(
+    status: int, code: str | None = None, message: str | None = None,
+    fields: dict | None = None, headers: dict | None = None,
+) -> Response:
+    body: dict = {"code": code or _CODES.get(status, "error"), "message": message or ""}
+    if not body["message"]:
+        body["message"] = body["code"].replace("_", " ")
+    if fields:
+        body["fields"] = fields
+    response = jsonify(error=body)
+    response.status_code = status
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api") or request.path == "/healthz"
+
+
+_PAGE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ status }} {{ name }}</title></head>
+<body><main><h1>{{ status }} {{ name }}</h1><p>{{ message }}</p></main></body></html>"""
+
+
+def _html(status: int, name: str, message: str) -> Response:
+    return Response(
+        render_template_string(_PAGE, status=status, name=name, message=message),
+        status=status, mimetype="text/html",
+    )
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError):
+        if not _wants_json():
+            return _html(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        status = exc.code or 500
+        headers = dict(exc.get_headers()) if status in (405, 429) else {}
+        headers.pop("Content-Type", None)
+        if not _wants_json():
+            return _html(status, exc.name, exc.description or "")
+        # webargs/flask-smorest validation errors carry the messages in exc.data
+        data = getattr(exc, "data", None) or {}
+        messages = data.get("messages") if isinstance(data, dict) else None
+        if messages:
+            fields: dict = {}
+            for location_messages in messages.values():
+                if isinstance(location_messages, dict):
+                    fields.update(location_messages)
+                else:
+                    fields.setdefault("_schema", location_messages)
+            return error_response(400, "validation_error", "the request has invalid fields",
+                                  fields, headers)
+        description = exc.description if isinstance(exc.description, str) else None
+        return error_response(status, None, description, None, headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_json():
+            return _html(500, "Internal Server Error", "Something went wrong.")
+        return error_response(500, "internal_error", "internal error")

@@ -1,0 +1,17 @@
+"""Domain events that let packages react to each other without importing each other.
+
+Senders pass the changed object as the sender; receivers connect in their package's
+``init_app``. Receivers must be quick: slow work goes to a Celery job.
+"""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+post_saved = _signals.signal("post-saved")  # sender: Post (created, edited or status changed)
+post_deleted = _signals.signal("post-deleted")  # sender: Post (about to be deleted)
+media_ready = _signals.signal("media-ready")  # sender: Media
+media_failed = _signals.signal("media-failed")  # sender: Media
+moderation_decided = _signals.signal("moderation-decided")  # sender: ModerationItem
+account_changed = _signals.signal("account-changed")  # sender: Account (profile, suspension)
+account_deleted = _signals.signal("account-deleted")  # sender: Account (about to be deleted)

@@ -1,0 +1,135 @@
+"""Fixtures on real parts: a real redis-server, the real app, real HTTP, a real worker.
+
+One app serves the whole session (Flask-SocketIO, Celery and the limiter are process-wide);
+every test starts with an empty database and an empty Redis (the Celery broker's own keys
+excepted).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.redis_server import RedisServer
+from tests.support import Actor
+
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = RedisServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server) -> str:
+    return redis_server.url
+
+
+@pytest.fixture(scope="session")
+def app(redis_url, tmp_path_factory):
+    var = tmp_path_factory.mktemp("var")
+    application = create_app(
+        REDIS_URL=redis_url,
+        VAR_DIR=str(var),
+        MEDIA_DIR=str(var / "media"),
+        UPLOAD_DIR=str(var / "uploads"),
+        SEARCH_DIR=str(var / "search"),
+        SECRET_KEY="test-secret",
+        DEMO_DATA=False,
+        EMBEDDED_WORKER=True,
+        WORKER_CONCURRENCY=4,
+        ARGON2_TIME_COST=1,
+        ARGON2_MEMORY_KIB=1024,
+        RATELIMIT_AUTH="10000/minute",
+        TESTING=True,
+    )
+    yield application
+    worker = application.extensions.get("embedded_worker")
+    if worker:
+        worker.stop()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    """Empty MongoDB and Redis before each test that uses the app."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    application = request.getfixturevalue("app")
+    with application.app_context():
+        from app.db import drop_all
+
+        drop_all()
+        r = application.extensions["redis"]
+        keys = [k for k in r.scan_iter(count=1000) if not k.startswith(("_kombu", "unacked"))]
+        for i in range(0, len(keys), 1000):
+            r.delete(*keys[i:i + 1000])
+    yield
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """The app on a real socket, in a thread of this process (mongomock is in-process)."""
+
+    def __init__(self, application) -> None:
+        self.httpd = make_server("127.0.0.1", 0, application, threaded=True)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def server(app):
+    live = LiveServer(app)
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def http(server):
+    """A requests session with ``base`` for the live server: ``http.get(http.base + path)``."""
+    session = requests.Session()
+    session.base = server.url + "/api/v1"
+    return session
+
+
+@pytest.fixture
+def make_account(app):
+    """Create an account through the service layer: ``make_account("merchant", roles=("admin",))``."""
+
+    def make(kind: str = "fan", roles: tuple = (), username: str | None = None, **fields) -> Actor:
+        from app.accounts import service, tokens
+
+        with app.app_context():
+            name = username or f"{kind}{next(_names)}"
+            account = service.register(
+                {"username": name, "password": "password123", "display_name": name.title(),
+                 "kind": kind, **fields}
+            )
+            for role in roles:
+                service.grant_role(name, role)
+            token = tokens.issue(account.id)
+            return Actor(str(account.id), name, token, service.account_json(account, private=True))
+
+    return make
