@@ -94,12 +94,12 @@ def _register_blueprints(app: Flask) -> None:
         request.max_content_length = limit
         too_large = ApiError(413, "too_large", f"request bodies are limited to {limit} bytes")
         if request.content_length is not None:
-            if request.content_length > limit:
-                raise too_large
-        elif request.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            # a streamed body is read up to the limit; reaching it means there was more
-            if len(request.get_data(cache=True)) >= limit:
-                raise too_large
+            streamed_over = request.content_length > limit
+        else:  # a chunked body is read up to the limit; reaching it means there was more
+            chunked = request.headers.get("Transfer-Encoding", "").lower() == "chunked"
+            streamed_over = chunked and len(request.get_data(cache=True)) >= limit
+        if streamed_over:
+            raise too_large
 
 
 def create_cli_app() -> Flask:

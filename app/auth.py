@@ -7,7 +7,7 @@ the Redis account cache. Suspended accounts' tokens stop working at once.
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from collections.abc import Callable
 
 from flask import g, request, session
 

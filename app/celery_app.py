@@ -72,7 +72,7 @@ class EmbeddedWorker:
         self.beat = EmbeddedService(celery, thread=True,
                                     schedule_filename=celery.conf.beat_schedule_filename)
 
-    def start(self) -> "EmbeddedWorker":
+    def start(self) -> EmbeddedWorker:
         self.thread.start()
         self.beat.start()
         return self

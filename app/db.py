@@ -29,8 +29,7 @@ def _serialize_mongomock() -> None:
     global _patched
     if _patched:
         return
-    from mongomock.collection import Collection
-    from mongomock.collection import Cursor
+    from mongomock.collection import Collection, Cursor
 
     def locked(method):
         @functools.wraps(method)

@@ -8,7 +8,6 @@ from flask_socketio import SocketIO
 from werkzeug.local import LocalProxy
 
 
-
 def _client_key() -> str:
     """Rate-limit key: the signed-in account, else the client address."""
     from app.auth import current_account

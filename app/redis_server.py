@@ -45,7 +45,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self, timeout: float = 10.0) -> "RedisServer":
+    def start(self, timeout: float = 10.0) -> RedisServer:
         os.makedirs(self.directory, exist_ok=True)
         self.process = subprocess.Popen(
             [

@@ -15,3 +15,4 @@ media_failed = _signals.signal("media-failed")  # sender: Media
 moderation_decided = _signals.signal("moderation-decided")  # sender: ModerationItem
 account_changed = _signals.signal("account-changed")  # sender: Account (profile, suspension)
 account_deleted = _signals.signal("account-deleted")  # sender: Account (about to be deleted)
+content_held = _signals.signal("content-held")  # sender: Post or Comment; kwargs: reasons

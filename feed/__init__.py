@@ -1,7 +1,49 @@
-"""The feed package."""
+"""The follow graph, posts, interactions, fan-out and timelines.
+
+Start with ``fanout.py`` (publishing) and ``timeline.py`` (reading a feed); ``hydrate.py``
+turns ids into the contract's JSON for one viewer, ``cache.py`` names every Redis key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from flask import Flask
 
+from app import signals
+
+
+def _on_media_ready(media: Any, **_: Any) -> None:
+    from feed.posts import media_finished
+
+    media_finished(str(media.id), ok=True)
+
+
+def _on_media_failed(media: Any, **_: Any) -> None:
+    from feed.posts import media_finished
+
+    error = getattr(media, "error", None)
+    media_finished(str(media.id), ok=False, error=dict(error) if error else None)
+
+
+def _on_account_deleted(account: Any, **_: Any) -> None:
+    from feed.cleanup import delete_account_content
+
+    delete_account_content(account)
+
 
 def init_app(app: Flask) -> None:
-    """Connect this package's signal receivers, CLI commands and health checks."""
+    from feed import channels
+    from feed.cli import demo_cli, feeds_cli
+
+    signals.post_saved.connect(channels.on_post_saved, weak=False)
+    signals.post_deleted.connect(channels.on_post_deleted, weak=False)
+    signals.media_ready.connect(_on_media_ready, weak=False)
+    signals.media_failed.connect(_on_media_failed, weak=False)
+    signals.account_deleted.connect(_on_account_deleted, weak=False)
+    app.cli.add_command(feeds_cli)
+    app.cli.add_command(demo_cli)
+    app.extensions["celery"].conf.beat_schedule["feed-flush-views"] = {
+        "task": "feed.tasks.flush_views",
+        "schedule": float(app.config["VIEW_FLUSH_SECONDS"]),
+    }

@@ -1,5 +1,263 @@
-"""REST routes of the feed package (under /api/v1)."""
+"""REST routes of the feed: follows, posts, likes, comments, views, feeds, channels, stats."""
 
+from flask import g, request
+
+from app.accounts import service as accounts
+from app.accounts.schemas import AccountPageSchema
 from app.api import Blueprint
+from app.auth import auth_optional, auth_required, current_account
+from app.errors import ApiError
+from app.pagination import PageArgs, decode_cursor, encode_cursor
+from feed import channels, graph, hydrate, interactions, notifications, posts, stats, timeline
+from feed.models import Follow
+from feed.schemas import (
+    BlockResultSchema,
+    CommentCreateSchema,
+    CommentPageSchema,
+    CommentSchema,
+    FeedArgs,
+    FeedPageSchema,
+    FollowSchema,
+    LikeSchema,
+    MarkReadSchema,
+    NotificationPageSchema,
+    PostCreateSchema,
+    PostPageSchema,
+    PostSchema,
+    PostUpdateSchema,
+    StatsArgs,
+    StatsSchema,
+)
 
-bp = Blueprint("feed", __name__)
+bp = Blueprint("feed", __name__, description="Follows, posts, interactions and feeds")
+
+
+def _encoded(page: dict) -> dict:
+    if page.get("next_cursor") is not None and not isinstance(page["next_cursor"], str):
+        page["next_cursor"] = encode_cursor(page["next_cursor"])
+    return page
+
+
+# --- follow graph ----------------------------------------------------------------------
+
+
+@bp.post("/accounts/<string:ref>/follow")
+@auth_required()
+@bp.response(200, FollowSchema)
+def follow(ref):
+    return graph.follow(g.account, ref)
+
+
+@bp.delete("/accounts/<string:ref>/follow")
+@auth_required()
+@bp.response(200, FollowSchema)
+def unfollow(ref):
+    return graph.unfollow(g.account, ref)
+
+
+def _people(ref: str, args: dict, direction: str) -> dict:
+    account = accounts.lookup(ref)
+    cursor = decode_cursor(args["cursor"])
+    query = Follow.objects(**{direction: account.id})
+    if cursor is not None:
+        if not isinstance(cursor, str) or len(cursor) != 24:
+            raise ApiError(400, "invalid_cursor", "cursor is not valid")
+        query = query.filter(id__lt=cursor)
+    rows = list(query.order_by("-id").limit(args["limit"] + 1))
+    more = len(rows) > args["limit"]
+    rows = rows[: args["limit"]]
+    other = "follower" if direction == "followee" else "followee"
+    found = accounts.get_many([getattr(r, other) for r in rows])
+    viewer = current_account()
+    items = [accounts.account_json(found[str(getattr(r, other))], viewer=viewer)
+             for r in rows if str(getattr(r, other)) in found
+             and not found[str(getattr(r, other))].suspended]
+    return {"items": items, "next_cursor": encode_cursor(str(rows[-1].id)) if more else None}
+
+
+@bp.get("/accounts/<string:ref>/followers")
+@auth_optional
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, AccountPageSchema)
+def followers(args, ref):
+    return _people(ref, args, "followee")
+
+
+@bp.get("/accounts/<string:ref>/following")
+@auth_optional
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, AccountPageSchema)
+def following(args, ref):
+    return _people(ref, args, "follower")
+
+
+@bp.get("/accounts/<string:ref>/posts")
+@auth_optional
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, PostPageSchema)
+def account_posts(args, ref):
+    author = accounts.lookup(ref)
+    viewer = current_account()
+    if viewer is not None and str(author.id) in graph.blocked_by(viewer.id):
+        return {"items": [], "next_cursor": None}
+    return timeline.account_posts(author, viewer, args["limit"], args["cursor"])
+
+
+def _block_routes(kind: str) -> None:
+    @bp.post(f"/accounts/<string:ref>/{kind}", endpoint=f"{kind}_on")
+    @auth_required()
+    @bp.response(200, BlockResultSchema)
+    def on(ref):
+        return graph.set_block(g.account, ref, kind, True)
+
+    @bp.delete(f"/accounts/<string:ref>/{kind}", endpoint=f"{kind}_off")
+    @auth_required()
+    @bp.response(200, BlockResultSchema)
+    def off(ref):
+        return graph.set_block(g.account, ref, kind, False)
+
+
+_block_routes("block")
+_block_routes("mute")
+
+
+# --- posts ------------------------------------------------------------------------------
+
+
+@bp.post("/posts")
+@auth_required()
+@bp.arguments(PostCreateSchema)
+@bp.response(201, PostSchema)
+def create_post(data):
+    post = posts.create(g.account, data)
+    return hydrate.post_json(post, g.account)
+
+
+@bp.get("/posts/<string:post_id>")
+@auth_optional
+@bp.response(200, PostSchema)
+def get_post(post_id):
+    viewer = current_account()
+    post = posts.get_visible(post_id, viewer)
+    data = hydrate.posts_json([str(post.id)], viewer, check=False)
+    if not data:
+        raise ApiError(404, "not_found", "no such post")
+    return data[0]
+
+
+@bp.patch("/posts/<string:post_id>")
+@auth_required()
+@bp.arguments(PostUpdateSchema)
+@bp.response(200, PostSchema)
+def update_post(changes, post_id):
+    post = posts.edit(g.account, post_id, changes)
+    return hydrate.post_json(post, g.account)
+
+
+@bp.delete("/posts/<string:post_id>")
+@auth_required()
+@bp.response(204)
+def delete_post(post_id):
+    posts.delete(g.account, post_id)
+
+
+@bp.post("/posts/<string:post_id>/products/<int:index>/click")
+@auth_optional
+@bp.response(204)
+def click_product(post_id, index):
+    posts.click_product(post_id, index, current_account())
+
+
+# --- interactions -----------------------------------------------------------------------
+
+
+@bp.post("/posts/<string:post_id>/like")
+@auth_required()
+@bp.response(200, LikeSchema)
+def like(post_id):
+    return interactions.like(g.account, post_id)
+
+
+@bp.delete("/posts/<string:post_id>/like")
+@auth_required()
+@bp.response(200, LikeSchema)
+def unlike(post_id):
+    return interactions.unlike(g.account, post_id)
+
+
+@bp.get("/posts/<string:post_id>/comments")
+@auth_optional
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, CommentPageSchema)
+def comments(args, post_id):
+    page = interactions.list_comments(post_id, current_account(), args["limit"],
+                                      decode_cursor(args["cursor"]))
+    return _encoded(page)
+
+
+@bp.post("/posts/<string:post_id>/comments")
+@auth_required()
+@bp.arguments(CommentCreateSchema)
+@bp.response(201, CommentSchema)
+def add_comment(data, post_id):
+    return interactions.add_comment(g.account, post_id, data["text"])
+
+
+@bp.delete("/comments/<string:comment_id>")
+@auth_required()
+@bp.response(204)
+def delete_comment(comment_id):
+    interactions.delete_comment(g.account, comment_id)
+
+
+@bp.post("/posts/<string:post_id>/view")
+@auth_optional
+@bp.response(204)
+def view(post_id):
+    device = request.headers.get("X-Device-Id", "")[:100] or None
+    interactions.view(post_id, current_account(), device)
+
+
+# --- feeds, channels, notifications, stats ----------------------------------------------
+
+
+@bp.get("/feed/home")
+@auth_required()
+@bp.arguments(FeedArgs, location="query")
+@bp.response(200, FeedPageSchema)
+def home(args):
+    return timeline.home(g.account, args["limit"], args["cursor"], args["after"])
+
+
+@bp.get("/channels/<any(influencers, headlines, videos):name>")
+@auth_optional
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, PostPageSchema)
+def channel(args, name):
+    return channels.read(name, current_account(), args["limit"], args["cursor"])
+
+
+@bp.get("/notifications")
+@auth_required()
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, NotificationPageSchema)
+def list_notifications(args):
+    return _encoded(notifications.page(g.account, args["limit"], decode_cursor(args["cursor"])))
+
+
+@bp.post("/notifications/read")
+@auth_required()
+@bp.arguments(MarkReadSchema)
+@bp.response(204)
+def read_notifications(data):
+    notifications.mark_read(g.account, data["up_to"])
+
+
+@bp.get("/accounts/me/stats")
+@auth_required()
+@bp.arguments(StatsArgs, location="query")
+@bp.response(200, StatsSchema)
+def my_stats(args):
+    if g.account.kind not in ("merchant", "influencer"):
+        raise ApiError(403, "forbidden", "stats are for merchants and influencers")
+    return stats.account_stats(g.account, args["days"])

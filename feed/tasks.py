@@ -1,1 +1,27 @@
-"""Celery jobs of the feed package."""
+"""Celery jobs of the feed. Each is idempotent: running it twice changes nothing more."""
+
+from celery import shared_task
+
+
+@shared_task(name="feed.tasks.fanout_post", acks_late=True)
+def fanout_post(post_id: str) -> int:
+    """Deliver a published post to timelines, then tell online followers."""
+    from feed import fanout, live_events
+
+    written = fanout.fan_out(post_id)
+    live_events.post_published(post_id)
+    return written
+
+
+@shared_task(name="feed.tasks.emit_counts", ignore_result=True)
+def emit_counts(post_id: str) -> None:
+    from feed import live_events
+
+    live_events.emit_counts(post_id)
+
+
+@shared_task(name="feed.tasks.flush_views", ignore_result=True)
+def flush_views() -> int:
+    from feed.interactions import flush_views as flush
+
+    return flush()

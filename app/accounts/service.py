@@ -88,10 +88,8 @@ def get_many(account_ids: list) -> dict[str, Account]:
 
 def lookup(ref: str) -> Account:
     """``ref`` is an id or ``@username``; 404 if there is no such (visible) account."""
-    if ref.startswith("@"):
-        account = Account.objects(username_key=username_key(ref[1:])).first()
-    else:
-        account = get(ref)
+    by_name = ref.startswith("@")
+    account = Account.objects(username_key=username_key(ref[1:])).first() if by_name else get(ref)
     if account is None or account.suspended:
         raise ApiError(404, "not_found", "no such account")
     return account

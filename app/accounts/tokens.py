@@ -15,8 +15,8 @@ from datetime import timedelta
 from flask import current_app
 
 from app.accounts.models import Token
-from app.times import as_utc, utcnow
 from app.extensions import redis_client
+from app.times import as_utc, utcnow
 
 
 def _hash(raw: str) -> str:

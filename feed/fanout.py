@@ -1,0 +1,106 @@
+"""Fan-out on publish: push a post id into followers' home timelines, in pipelined batches.
+
+The hybrid used by large social networks: authors with up to ``FANOUT_MAX_FOLLOWERS``
+followers are pushed; bigger authors are pulled by readers at read time (``timeline.py``).
+Only active followers are pushed: a timeline key exists only while its owner has read their
+feed within ``FEED_ACTIVE_DAYS``; others are rebuilt from MongoDB when they come back.
+Pushing is idempotent (ZADD of the same member and score), so a re-run job changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from flask import current_app
+
+from app.accounts import service as accounts
+from app.extensions import redis_client
+from feed import audience, cache, graph
+from feed.models import Post
+
+# One follower's timeline per call, so each call stays in one Redis Cluster slot.
+# Pushes only into an existing (active) timeline and trims it to the cap.
+PUSH_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('ZCARD', KEYS[1]) > tonumber(ARGV[3]) then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
+end
+return 1
+"""
+RECENT_MAX = 200
+
+
+def _push_script():
+    return redis_client.register_script(PUSH_LUA)
+
+
+def record_recent(post: Post) -> None:
+    """The author's recent published posts: what pulled authors' readers merge."""
+    key = cache.recent_key(post.author)
+    ensure_recent(post.author)
+    pipe = redis_client.pipeline()
+    pipe.zadd(key, {str(post.id): cache.score(post.created_at)})
+    pipe.zremrangebyrank(key, 0, -(RECENT_MAX + 2))  # + the sentinel
+    pipe.execute()
+
+
+def ensure_recent(author_id: object) -> str:
+    key = cache.recent_key(author_id)
+    if not redis_client.exists(key):
+        posts = Post.objects(author=author_id, status="published").order_by("-created_at")
+        members = {str(p.id): cache.score(p.created_at) for p in posts.only("id", "created_at")
+                   .limit(RECENT_MAX)}
+        redis_client.zadd(key, {cache.SENTINEL: 0, **members})
+    return key
+
+
+def followers(author_id: object, batch: int) -> Iterator[list[str]]:
+    """The author's followers from the Redis graph cache, in batches (rebuilt if missing)."""
+    key = cache.followers_key(author_id)
+    cache.ensure_set(key, lambda: graph.follower_ids(author_id))
+    chunk: list[str] = []
+    for member in redis_client.sscan_iter(key, count=batch):
+        if member == cache.SENTINEL:
+            continue
+        chunk.append(member)
+        if len(chunk) >= batch:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def push(post_id: str, score: int, account_ids: list[str], cap: int) -> int:
+    """Push one post into many timelines in one round trip; returns how many were active."""
+    script = _push_script()
+    pipe = redis_client.pipeline(transaction=False)
+    for account_id in account_ids:
+        script(keys=[cache.timeline_key(account_id)], args=[score, post_id, cap], client=pipe)
+    return sum(pipe.execute())
+
+
+def _matching(account_ids: list[str], rule: dict) -> list[str]:
+    found = accounts.get_many(account_ids)
+    return [i for i in account_ids
+            if i in found and audience.matches(rule, audience.profile_of(found[i]))]
+
+
+def fan_out(post_id: str) -> int:
+    """Deliver a published post; returns the number of timelines written."""
+    post = Post.objects(id=post_id).first()
+    if post is None or post.status != "published":
+        return 0
+    config = current_app.config
+    cap, batch = config["TIMELINE_MAX"], config["FANOUT_BATCH_SIZE"]
+    score = cache.score(post.created_at)
+    record_recent(post)
+    written = push(str(post.id), score, [str(post.author)], cap)
+    if graph.is_big(post.author):
+        return written  # pulled by readers
+    rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
+    for chunk in followers(post.author, batch):
+        if rule:
+            chunk = _matching(chunk, rule)
+        written += push(str(post.id), score, chunk, cap)
+    return written

@@ -1,0 +1,192 @@
+"""Likes, comments and unique views.
+
+Likes are documents with a unique (post, account) index; counts move with ``$inc`` only when
+a like is really created or deleted, so repeats and races never skew them. Unique views go
+into a HyperLogLog per post (and per post and day, for stats); a periodic job flushes them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bson import ObjectId
+from mongoengine.errors import NotUniqueError
+
+from app import signals
+from app.accounts import service as accounts
+from app.accounts.models import Account
+from app.errors import ApiError
+from app.extensions import redis_client
+from app.times import iso, utcnow
+from feed import cache, graph, hydrate, notifications, screening
+from feed.models import Comment, DailyViews, Like, Post
+from feed.posts import get_visible
+
+VIEW_DAYS_KEEP = 40
+
+
+def ensure_liked_cache(account_id: object) -> str:
+    key = cache.liked_key(account_id)
+    cache.ensure_set(key, lambda: (str(like.post) for like in
+                                   Like.objects(account=account_id).only("post")))
+    return key
+
+
+def _bump(post_id: object, field: str, delta: int) -> int:
+    """Move a count in MongoDB and in the Redis counts hash; returns the new value."""
+    Post.objects(id=post_id).update_one(**{f"inc__{field}_count": delta})
+    key = cache.counts_key(post_id)
+    if redis_client.exists(key):
+        return redis_client.hincrby(key, field, delta)
+    hydrate.forget(post_id)
+    return hydrate.load([str(post_id)])[str(post_id)][f"{field}_count"]
+
+
+def _counts_event(post_id: str) -> None:
+    from feed import live_events
+
+    live_events.counts_changed(post_id)
+
+
+def like(account: Account, post_id: str) -> dict:
+    post = get_visible(post_id, account)
+    try:
+        Like(post=post.id, account=account.id).save(force_insert=True)
+    except NotUniqueError:
+        count = hydrate.load([post_id])[post_id]["like_count"]
+        return {"liked": True, "like_count": count}
+    cache.add_if_cached(cache.liked_key(account.id), post_id)
+    count = _bump(post.id, "like", 1)
+    notifications.notify(post.author, "like", account, post.id)
+    _counts_event(post_id)
+    return {"liked": True, "like_count": count}
+
+
+def unlike(account: Account, post_id: str) -> dict:
+    post = get_visible(post_id, account)
+    if Like.objects(post=post.id, account=account.id).delete():
+        cache.remove_if_cached(cache.liked_key(account.id), post_id)
+        count = _bump(post.id, "like", -1)
+        _counts_event(post_id)
+    else:
+        count = hydrate.load([post_id])[post_id]["like_count"]
+    return {"liked": False, "like_count": count}
+
+
+# --- comments ----------------------------------------------------------------------------
+
+
+def comment_json(comment: Comment, author: Account | None) -> dict:
+    return {
+        "id": str(comment.id),
+        "post_id": str(comment.post),
+        "author": accounts.account_json(author) if author else None,
+        "text": comment.text,
+        "status": comment.status,
+        "created_at": iso(comment.created_at),
+    }
+
+
+def add_comment(account: Account, post_id: str, text: str) -> dict:
+    post = get_visible(post_id, account)
+    if str(post.author) in graph.blocked_by(account.id):
+        raise ApiError(403, "blocked", "this account has blocked you")
+    reasons = screening.screen(account, "comment", [text])
+    comment = Comment(post=post.id, author=account.id, text=text,
+                      status="pending_review" if reasons else "published")
+    comment.save()
+    data = comment_json(comment, account)
+    if reasons:
+        signals.content_held.send(comment, reasons=reasons)
+        return data
+    _bump(post.id, "comment", 1)
+    notifications.notify(post.author, "comment", account, post.id)
+    from feed import live_events
+
+    live_events.comment_added(post_id, data)
+    _counts_event(post_id)
+    return data
+
+
+def list_comments(post_id: str, viewer: Account | None, limit: int, cursor: list | None) -> dict:
+    post = get_visible(post_id, viewer)
+    query = Comment.objects(post=post.id, status="published")
+    if cursor:
+        if not (isinstance(cursor, list) and len(cursor) == 1 and ObjectId.is_valid(str(cursor[0]))):
+            raise ApiError(400, "invalid_cursor", "cursor is not valid")
+        query = query.filter(id__lt=ObjectId(cursor[0]))
+    comments = list(query.order_by("-id").limit(limit + 1))
+    more = len(comments) > limit
+    comments = comments[:limit]
+    hidden = graph.hidden_ids(viewer.id) if viewer else set()
+    authors = accounts.get_many([c.author for c in comments])
+    items = [comment_json(c, authors.get(str(c.author))) for c in comments
+             if str(c.author) not in hidden and str(c.author) in authors
+             and not authors[str(c.author)].suspended]
+    return {"items": items, "next_cursor": [str(comments[-1].id)] if more else None}
+
+
+def delete_comment(account: Account, comment_id: str) -> None:
+    comment = Comment.objects(id=comment_id).first() if ObjectId.is_valid(comment_id) else None
+    if comment is None:
+        raise ApiError(404, "not_found", "no such comment")
+    if comment.author != account.id and not account.has_role("moderator"):
+        raise ApiError(403, "forbidden", "only the author or a moderator can delete this comment")
+    was_published = comment.status == "published"
+    comment.delete()
+    if was_published:
+        _bump(comment.post, "comment", -1)
+        _counts_event(str(comment.post))
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+def _day_key(post_id: object, day: str) -> str:
+    return f"pvd:{post_id}:{day}"
+
+
+def view(post_id: str, viewer: Account | None, device_id: str | None) -> None:
+    """Count a unique viewer: the account, else the app's ``X-Device-Id``."""
+    post = get_visible(post_id, viewer)
+    who = f"a:{viewer.id}" if viewer else (f"d:{device_id}" if device_id else None)
+    if who is None:
+        raise ApiError(400, "validation_error", "anonymous views need an X-Device-Id header",
+                       {"X-Device-Id": ["required without a token"]})
+    day = utcnow().strftime("%Y-%m-%d")
+    pipe = redis_client.pipeline()
+    pipe.pfadd(cache.views_key(post.id), who)
+    pipe.pfadd(_day_key(post.id, day), who)
+    pipe.expire(_day_key(post.id, day), VIEW_DAYS_KEEP * 86400)
+    pipe.sadd("views-dirty", f"{post.id}:{day}")
+    added = pipe.execute()[0]
+    if added:
+        _counts_event(post_id)
+
+
+def flush_views() -> int:
+    """Write the sketches' counts to MongoDB (periodic job); returns posts flushed."""
+    flushed = 0
+    while True:
+        entries = redis_client.spop("views-dirty", 500)
+        if not entries:
+            return flushed
+        for entry in entries:
+            post_id, day = entry.split(":")
+            post = Post.objects(id=post_id).only("id", "author", "view_count").first()
+            if post is None:
+                continue
+            total = redis_client.pfcount(cache.views_key(post_id))
+            Post.objects(id=post_id, view_count__lt=total).update_one(set__view_count=total)
+            daily = redis_client.pfcount(_day_key(post_id, day))
+            DailyViews.objects(post=post.id, day=day).update_one(
+                upsert=True, set__views=daily, set__author=post.author)
+            redis_client.hset(cache.counts_key(post_id), "view", max(total, post.view_count))
+            flushed += 1
+
+
+def recent_days(days: int) -> list[str]:
+    today = utcnow().date()
+    return [(today - timedelta(days=n)).strftime("%Y-%m-%d") for n in range(days - 1, -1, -1)]
+
+

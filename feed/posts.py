@@ -1,0 +1,240 @@
+"""Publishing, editing and deleting posts; the statuses of the contract.
+
+A post is ``published`` at once, ``processing`` while its video is not ready, or
+``pending_review`` when a screen holds it (terms, spam, a fan's video). Publishing never waits
+for the fan-out: a job does it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import markdown
+import nh3
+from bson import ObjectId
+from flask import current_app
+
+from app import signals
+from app.accounts import service as accounts
+from app.accounts.models import Account
+from app.errors import ApiError
+from app.times import utcnow
+from feed import audience, hydrate, screening
+from feed.models import Audience, Campaign, Post, Product
+
+HEADLINE_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i",
+                 "u", "s", "del", "blockquote", "code", "pre", "ul", "ol", "li", "a", "img",
+                 "table", "thead", "tbody", "tr", "th", "td", "sup", "sub", "figure", "figcaption"}
+
+
+def render_markdown(body: str) -> str:
+    """Markdown to HTML, then sanitized: no scripts, event handlers or javascript: links."""
+    html = markdown.markdown(body, extensions=["extra", "sane_lists"], output_format="html")
+    return nh3.clean(
+        html,
+        tags=HEADLINE_TAGS,
+        attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"},
+                    "th": {"align"}, "td": {"align"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow ugc",
+    )
+
+
+def normalize_tags(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(t.strip().lstrip("#").lower() for t in tags if t.strip().lstrip("#")))
+
+
+def get(post_id: str) -> Post:
+    if not ObjectId.is_valid(post_id):
+        raise ApiError(404, "not_found", "no such post")
+    post = Post.objects(id=post_id).first()
+    if post is None:
+        raise ApiError(404, "not_found", "no such post")
+    return post
+
+
+def get_visible(post_id: str, viewer: Account | None) -> Post:
+    """The post if the viewer may see it (404 otherwise, so nothing leaks)."""
+    post = get(post_id)
+    if viewer is not None and (viewer.id == post.author or viewer.has_role("moderator")):
+        return post
+    if hydrate.post_json(post, viewer) is None:
+        raise ApiError(404, "not_found", "no such post")
+    return post
+
+
+def _campaign(campaign_id: str | None, kind: str) -> Campaign | None:
+    if not campaign_id:
+        return None
+    campaign = Campaign.objects(id=campaign_id).first() if ObjectId.is_valid(campaign_id) else None
+    if campaign is None:
+        raise ApiError(404, "not_found", "no such campaign", {"campaign_id": ["no such campaign"]})
+    if kind != "video":
+        raise ApiError(400, "validation_error", "campaign entries are videos",
+                       {"campaign_id": ["only video posts join campaigns"]})
+    from app.times import as_utc
+
+    now = utcnow()
+    if not as_utc(campaign.starts_at) <= now < as_utc(campaign.ends_at):
+        raise ApiError(422, "campaign_closed", "this campaign is not open for entries")
+    return campaign
+
+
+def _media_state(account: Account, media_ids: list[str]) -> str:
+    """``ready`` when every media item is ready, else ``processing``; 400 for foreign ids."""
+    if not media_ids:
+        return "ready"
+    try:
+        from media.service import media_state
+    except ImportError:
+        return "processing"
+    return media_state(account, media_ids)
+
+
+def _held_reasons(account: Account, post: Post) -> list[str]:
+    texts = [t for t in (post.text, post.title, post.body) if t]
+    texts += [p.title for p in post.products]
+    reasons = screening.screen(account, post.kind, texts)
+    if (post.kind == "video" and account.kind == "fan"
+            and current_app.config["FAN_VIDEO_REVIEW"]):
+        reasons.append("fan_video")
+    return reasons
+
+
+def create(account: Account, data: dict[str, Any]) -> Post:
+    kind = data["kind"]
+    if kind == "headline" and not (data.get("title") and data.get("body")):
+        raise ApiError(400, "validation_error", "headlines need a title and a body",
+                       {"title": ["required for headlines"], "body": ["required for headlines"]})
+    if kind == "video" and not data.get("media_ids"):
+        raise ApiError(400, "validation_error", "video posts need a video",
+                       {"media_ids": ["required for video posts"]})
+    if kind == "post" and not (data.get("text", "").strip() or data.get("media_ids")):
+        raise ApiError(400, "validation_error", "a post needs text or media",
+                       {"text": ["required"]})
+    if data.get("products") and account.kind == "fan":
+        raise ApiError(400, "validation_error", "only merchants and influencers link products",
+                       {"products": ["not allowed for fans"]})
+    campaign = _campaign(data.get("campaign_id"), kind)
+    rule = audience.normalize(data.get("audience"))
+    post = Post(
+        author=account.id,
+        author_kind=account.kind,
+        kind=kind,
+        text=data.get("text", ""),
+        title=data.get("title"),
+        body=data.get("body"),
+        body_html=render_markdown(data["body"]) if data.get("body") else None,
+        media_ids=data.get("media_ids", []),
+        tags=normalize_tags(data.get("tags", [])),
+        audience=Audience(**rule) if rule else None,
+        products=[Product(**p) for p in data.get("products", [])],
+        campaign_id=campaign.id if campaign else None,
+    )
+    reasons = _held_reasons(account, post)
+    media = _media_state(account, post.media_ids)
+    post.review_reasons = reasons
+    if media != "ready":
+        post.status = "processing"
+    elif reasons:
+        post.status = "pending_review"
+    post.save()
+    from app.accounts.models import Account as AccountDoc
+
+    AccountDoc.objects(id=account.id).update_one(inc__posts_count=1)
+    accounts.invalidate(account.id)
+    after_change(post, None)
+    return post
+
+
+def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
+    post = get(post_id)
+    if post.author != account.id:
+        raise ApiError(403, "forbidden", "only the author can edit this post")
+    if post.status in ("removed", "rejected"):
+        raise ApiError(409, "conflict", f"a {post.status} post cannot be edited")
+    for field in ("text", "title"):
+        if field in changes:
+            setattr(post, field, changes[field])
+    if "body" in changes:
+        post.body = changes["body"]
+        post.body_html = render_markdown(changes["body"]) if changes["body"] else None
+    if "tags" in changes:
+        post.tags = normalize_tags(changes["tags"])
+    if "audience" in changes:
+        rule = audience.normalize(changes["audience"])
+        post.audience = Audience(**rule) if rule else None
+    if "products" in changes:
+        post.products = [Product(**p) for p in changes["products"]]
+    before = post.status
+    reasons = [r for r in _held_reasons(account, post) if r != "fan_video"]
+    if reasons and post.status == "published":
+        post.status = "pending_review"
+        post.review_reasons = reasons
+    post.edited_at = utcnow()
+    post.save()
+    after_change(post, before)
+    return post
+
+
+def delete(account: Account, post_id: str) -> None:
+    post = get(post_id)
+    if post.author != account.id and not account.has_role("moderator"):
+        raise ApiError(403, "forbidden", "only the author or a moderator can delete this post")
+    remove(post)
+
+
+def remove(post: Post) -> None:
+    """Delete for good: gone from every feed and list at once (the cache keeps a tombstone)."""
+    from app.accounts.models import Account as AccountDoc
+    from feed.models import Comment, Like
+
+    signals.post_deleted.send(post)
+    hydrate.forget(post.id, deleted=True)
+    Comment.objects(post=post.id).delete()
+    Like.objects(post=post.id).delete()
+    post.delete()
+    AccountDoc.objects(id=post.author).update_one(dec__posts_count=1)
+    accounts.invalidate(post.author)
+
+
+def set_status(post: Post, status: str, error: dict | None = None) -> Post:
+    """Moderation decisions and the media pipeline move posts between statuses."""
+    before = post.status
+    post.status = status
+    if error is not None:
+        post.error = error
+    post.save()
+    after_change(post, before)
+    return post
+
+
+def after_change(post: Post, before: str | None) -> None:
+    """Refresh caches, fan out what became published, tell the other packages."""
+    hydrate.store(post)
+    if post.status == "published" and before != "published":
+        from feed.tasks import fanout_post
+
+        fanout_post.delay(str(post.id))
+    signals.post_saved.send(post, before=before)
+    if post.status == "pending_review" and before != "pending_review":
+        signals.content_held.send(post, reasons=list(post.review_reasons))
+
+
+def media_finished(media_id: str, ok: bool, error: dict | None = None) -> None:
+    """A video finished processing: publish (or hold) or fail the posts waiting on it."""
+    for post in Post.objects(media_ids=media_id, status="processing"):
+        if not ok:
+            set_status(post, "failed", error or {"code": "corrupt", "message": "media failed"})
+            continue
+        author = accounts.get(post.author)
+        if author is None or _media_state(author, post.media_ids) != "ready":
+            continue
+        set_status(post, "pending_review" if post.review_reasons else "published")
+
+
+def click_product(post_id: str, index: int, viewer: Account | None) -> None:
+    post = get_visible(post_id, viewer)
+    if not 0 <= index < len(post.products):
+        raise ApiError(404, "not_found", "no such product")
+    Post.objects(id=post.id).update_one(**{f"inc__products__{index}__clicks": 1})

@@ -1,0 +1,151 @@
+"""Request and response schemas of the feed; they validate and generate the OpenAPI."""
+
+from datetime import UTC
+
+from marshmallow import Schema, fields, validate
+
+from app.accounts.schemas import AccountSchema
+from app.pagination import PageArgs
+from feed.models import POST_KINDS
+
+
+def _tag() -> fields.String:
+    return fields.String(validate=validate.Length(1, 40))
+
+
+class AudienceSchema(Schema):
+    gender = fields.String(allow_none=True, validate=validate.OneOf(("female", "male")))
+    interests_any = fields.List(fields.String(validate=validate.Length(1, 40)),
+                                validate=validate.Length(max=20))
+
+
+class ProductSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(1, 120))
+    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
+    price = fields.String(allow_none=True, validate=validate.Length(max=40))
+    image_url = fields.Url(allow_none=True, schemes={"http", "https"},
+                           validate=validate.Length(max=2000))
+
+
+class PostCreateSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(POST_KINDS))
+    text = fields.String(load_default="", validate=validate.Length(max=5000))
+    title = fields.String(validate=validate.Length(1, 200))
+    body = fields.String(validate=validate.Length(1, 100_000))
+    media_ids = fields.List(fields.String(validate=validate.Length(1, 40)),
+                            validate=validate.Length(max=9))
+    tags = fields.List(_tag(), validate=validate.Length(max=10))
+    audience = fields.Nested(AudienceSchema, allow_none=True)
+    products = fields.List(fields.Nested(ProductSchema), validate=validate.Length(max=9))
+    campaign_id = fields.String(allow_none=True, validate=validate.Length(1, 40))
+
+
+class PostUpdateSchema(Schema):
+    text = fields.String(validate=validate.Length(max=5000))
+    title = fields.String(validate=validate.Length(1, 200))
+    body = fields.String(validate=validate.Length(1, 100_000))
+    tags = fields.List(_tag(), validate=validate.Length(max=10))
+    audience = fields.Nested(AudienceSchema, allow_none=True)
+    products = fields.List(fields.Nested(ProductSchema), validate=validate.Length(max=9))
+
+
+class PostSchema(Schema):
+    id = fields.String()
+    kind = fields.String()
+    author = fields.Nested(AccountSchema)
+    text = fields.String()
+    title = fields.String(allow_none=True)
+    body_html = fields.String(allow_none=True)
+    media = fields.List(fields.Dict())
+    tags = fields.List(fields.String())
+    audience = fields.Nested(AudienceSchema, allow_none=True)
+    products = fields.List(fields.Nested(ProductSchema))
+    campaign_id = fields.String(allow_none=True)
+    status = fields.String()
+    error = fields.Dict()
+    like_count = fields.Integer()
+    comment_count = fields.Integer()
+    view_count = fields.Integer()
+    liked = fields.Boolean()
+    created_at = fields.String()
+    edited_at = fields.String(allow_none=True)
+    cursor = fields.String()
+
+
+class PostPageSchema(Schema):
+    items = fields.List(fields.Nested(PostSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class FeedPageSchema(PostPageSchema):
+    head_cursor = fields.String(allow_none=True)
+
+
+class FeedArgs(PageArgs):
+    after = fields.String(load_default=None, validate=validate.Length(max=512),
+                          metadata={"description": "a head_cursor: only newer posts"})
+
+
+class LikeSchema(Schema):
+    liked = fields.Boolean()
+    like_count = fields.Integer()
+
+
+class FollowSchema(Schema):
+    following = fields.Boolean()
+    followers_count = fields.Integer()
+
+
+class BlockResultSchema(Schema):
+    blocked = fields.Boolean()
+    muted = fields.Boolean()
+    account_id = fields.String()
+
+
+class CommentCreateSchema(Schema):
+    text = fields.String(required=True, validate=validate.Length(1, 2000))
+
+
+class CommentSchema(Schema):
+    id = fields.String()
+    post_id = fields.String()
+    author = fields.Nested(AccountSchema, allow_none=True)
+    text = fields.String()
+    status = fields.String()
+    created_at = fields.String()
+
+
+class CommentPageSchema(Schema):
+    items = fields.List(fields.Nested(CommentSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class NotificationSchema(Schema):
+    id = fields.String()
+    type = fields.String()
+    actor = fields.Nested(AccountSchema)
+    post_id = fields.String(allow_none=True)
+    created_at = fields.String()
+    read = fields.Boolean()
+
+
+class NotificationPageSchema(Schema):
+    items = fields.List(fields.Nested(NotificationSchema))
+    next_cursor = fields.String(allow_none=True)
+    unread_count = fields.Integer()
+
+
+class MarkReadSchema(Schema):
+    up_to = fields.AwareDateTime(required=True, default_timezone=UTC)
+
+
+class StatsArgs(Schema):
+    days = fields.Integer(load_default=30, validate=validate.Range(1, 365))
+
+
+class StatsSchema(Schema):
+    days = fields.Integer()
+    followers_per_day = fields.List(fields.Dict())
+    views_per_day = fields.List(fields.Dict())
+    posts = fields.List(fields.Dict())
+    totals = fields.Dict()

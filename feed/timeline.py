@@ -1,0 +1,192 @@
+"""Reading home timelines: pushed entries merged with pulled authors, newest first.
+
+A timeline is a Redis sorted set ``tl:{account}`` of post ids scored by creation time (ms),
+capped at ``TIMELINE_MAX``. It lives while its owner reads (expiry ``FEED_ACTIVE_DAYS``,
+refreshed on every read); a missing one is rebuilt from MongoDB, so no post is ever missing
+because of Redis. Cursors are post-derived ``[score, id]`` pairs: stable while new posts
+arrive, and the same for every viewer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from flask import current_app
+from mongoengine.queryset.visitor import Q
+
+from app.accounts.models import Account
+from app.errors import ApiError
+from app.extensions import redis_client
+from app.pagination import decode_cursor
+from feed import audience, cache, graph, hydrate
+from feed.fanout import ensure_recent
+from feed.models import Post
+
+
+def _ttl() -> int:
+    return current_app.config["FEED_ACTIVE_DAYS"] * 86400
+
+
+def rebuild(account: Account) -> int:
+    """Rebuild an account's timeline from MongoDB; returns the number of entries."""
+    cap = current_app.config["TIMELINE_MAX"]
+    authors = [a for a in graph.following_ids(account.id) if not graph.is_big(a)]
+    authors.append(str(account.id))
+    profile = audience.profile_of(account)
+    posts = (Post.objects(author__in=authors, status="published")
+             .order_by("-created_at").only("id", "created_at", "audience", "author").limit(cap))
+    members = {cache.SENTINEL: 0}
+    for post in posts:
+        rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
+        if str(post.author) == str(account.id) or audience.matches(rule, profile):
+            members[str(post.id)] = cache.score(post.created_at)
+    key = cache.timeline_key(account.id)
+    pipe = redis_client.pipeline()
+    pipe.delete(key)
+    pipe.zadd(key, members)
+    pipe.expire(key, _ttl())
+    pipe.execute()
+    return len(members) - 1
+
+
+def ensure(account: Account) -> str:
+    """The account's timeline key, rebuilt if missing; reading keeps it alive."""
+    key = cache.timeline_key(account.id)
+    if not redis_client.expire(key, _ttl()):
+        rebuild(account)
+    return key
+
+
+def merge_author(account_id: object, author_id: object) -> None:
+    """After a follow: the author's recent posts join an existing timeline."""
+    if graph.is_big(author_id):
+        return
+    key = cache.timeline_key(account_id)
+    if not redis_client.exists(key):
+        return
+    recent = redis_client.zrange(ensure_recent(author_id), 0, -1, withscores=True)
+    members = {m: s for m, s in recent if m != cache.SENTINEL}
+    if members:
+        redis_client.zadd(key, members)
+
+
+def drop_author(account_id: object, author_id: object) -> None:
+    """After an unfollow: the author's recent posts leave the timeline (reads filter the rest)."""
+    recent = [m for m in redis_client.zrange(ensure_recent(author_id), 0, -1) if m]
+    if recent:
+        redis_client.zrem(cache.timeline_key(account_id), *recent)
+
+
+def _bounds(cursor: str | None, after: str | None) -> tuple[list | None, list | None]:
+    def parse(value: str | None, name: str) -> list | None:
+        decoded = decode_cursor(value)
+        if decoded is None:
+            return None
+        if (not isinstance(decoded, list) or len(decoded) != 2
+                or not isinstance(decoded[0], int) or not ObjectId.is_valid(str(decoded[1]))):
+            raise ApiError(400, "invalid_cursor", "cursor is not valid", {name: ["not a feed cursor"]})
+        return decoded
+
+    return parse(cursor, "cursor"), parse(after, "after")
+
+
+def _candidates(keys: list[str], upper: list | None, lower: list | None,
+                count: int) -> tuple[list[tuple[int, str]], bool]:
+    """(score, id) pairs strictly between the bounds, newest first, merged across keys.
+
+    Each key gives at most ``count`` rows; below the oldest row of a key that was cut short
+    that key may have more, so the merge stops there. Returns the pairs and whether any key
+    was cut short (more may follow).
+    """
+    top = upper[0] if upper else "+inf"
+    bottom = lower[0] if lower else "-inf"
+    pipe = redis_client.pipeline(transaction=False)
+    for key in keys:
+        pipe.zrevrangebyscore(key, top, bottom, start=0, num=count, withscores=True)
+    merged: dict[str, int] = {}
+    floor: tuple[int, str] | None = None
+    for rows in pipe.execute():
+        for member, score in rows:
+            if member:
+                merged[member] = int(score)
+        if len(rows) == count:
+            last = (int(rows[-1][1]), rows[-1][0])
+            floor = last if floor is None or last > floor else floor
+    pairs = sorted(((s, m) for m, s in merged.items()), reverse=True)
+    if upper:
+        pairs = [p for p in pairs if p < (upper[0], upper[1])]
+    if lower:
+        pairs = [p for p in pairs if p > (lower[0], lower[1])]
+    if floor is not None:
+        pairs = [p for p in pairs if p >= floor]
+    return pairs, floor is not None
+
+
+def read(keys: list[str], viewer: Account | None, limit: int, cursor: str | None = None,
+         after: str | None = None, allowed: set[str] | None = None,
+         hidden: set[str] | None = None) -> dict[str, Any]:
+    """One newest-first page from sorted sets of post ids, hydrated for the viewer.
+
+    ``allowed`` keeps only those authors; ``hidden`` drops these. Invisible posts (deleted,
+    removed, another segment's) are skipped and the page is filled from further down.
+    """
+    upper, lower = _bounds(cursor, after)
+    items: list[dict] = []
+    count = limit + 10
+    while True:
+        pairs, truncated = _candidates(keys, upper, lower, count)
+        page = hydrate.posts_json([m for _, m in pairs], viewer, hidden_authors=hidden)
+        items += [p for p in page if allowed is None or p["author"]["id"] in allowed]
+        if len(items) > limit or not truncated or not pairs:
+            break
+        upper = [pairs[-1][0], pairs[-1][1]]
+        count = min(count * 2, 1000)
+    more = len(items) > limit or truncated
+    items = items[:limit]
+    next_cursor = items[-1]["cursor"] if items and more else None
+    head = items[0]["cursor"] if items and not cursor else after
+    return {"items": items, "next_cursor": next_cursor, "head_cursor": head}
+
+
+def home(viewer: Account, limit: int, cursor: str | None = None,
+         after: str | None = None) -> dict[str, Any]:
+    """One page of the viewer's home feed: pushed entries plus pulled big authors."""
+    key = ensure(viewer)
+    following = graph.following_ids(viewer.id)
+    ids = list(following)
+    pulled = [a for a, big in zip(ids, redis_client.smismember(cache.BIG_AUTHORS, ids)) if big] \
+        if ids else []
+    keys = [key] + [ensure_recent(a) for a in pulled]
+    return read(keys, viewer, limit, cursor, after, allowed=following | {str(viewer.id)},
+                hidden=graph.hidden_ids(viewer.id))
+
+
+def account_posts(author: Account, viewer: Account | None, limit: int,
+                  cursor: str | None = None, kind: str | None = None) -> dict[str, Any]:
+    """An account's posts, newest first, as this viewer may see them (MongoDB-backed, so
+    every post can be paged to, not only the recent ones)."""
+    upper, _ = _bounds(cursor, None)
+    own = viewer is not None and viewer.id == author.id
+    query = Post.objects(author=author.id)
+    if not own:
+        query = query.filter(status="published")
+    if kind:
+        query = query.filter(kind=kind)
+    items: list[dict] = []
+    more = False
+    while len(items) <= limit:
+        batch = query
+        if upper:
+            at = datetime.fromtimestamp(upper[0] / 1000, tz=UTC)
+            batch = batch.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=ObjectId(upper[1])))
+        rows = list(batch.order_by("-created_at", "-id").only("id", "created_at").limit(limit + 10))
+        items += hydrate.posts_json([str(p.id) for p in rows], viewer)
+        more = len(rows) == limit + 10
+        if not more:
+            break
+        upper = [cache.score(rows[-1].created_at), str(rows[-1].id)]
+    more = more or len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": items[-1]["cursor"] if items and more else None}
