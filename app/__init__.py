@@ -78,11 +78,16 @@ def _register_blueprints(app: Flask) -> None:
     from app.api import API_PREFIX
     from app.errors import register_error_handlers
 
+    from app.pages import bp as pages_bp
+    from feed.campaign_api import bp as campaigns_bp
+
     api = app.extensions["api"]
     api.register_blueprint(accounts_bp, url_prefix=API_PREFIX)
+    api.register_blueprint(campaigns_bp, url_prefix=API_PREFIX)
     for area in _AREAS:
         module = __import__(f"{area}.api", fromlist=["bp"])
         api.register_blueprint(module.bp, url_prefix=API_PREFIX)
+    app.register_blueprint(pages_bp)
     register_error_handlers(app)
 
     @app.before_request
