@@ -77,7 +77,6 @@ def _register_blueprints(app: Flask) -> None:
     from app.accounts.api import bp as accounts_bp
     from app.api import API_PREFIX
     from app.errors import register_error_handlers
-
     from app.pages import bp as pages_bp
     from feed.campaign_api import bp as campaigns_bp
 

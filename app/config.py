@@ -73,7 +73,6 @@ class Config:
         self.REPORT_HIDE_THRESHOLD = _int("REPORT_HIDE_THRESHOLD", 5)
         self.FAN_VIDEO_REVIEW = _bool("FAN_VIDEO_REVIEW", True)
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
-        self.RATELIMIT_AUTH = _env("RATELIMIT_AUTH", "30/minute")
 
         # Processes.
         self.EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", not self.production)

@@ -1,6 +1,6 @@
 """REST routes of the feed: follows, posts, likes, comments, views, feeds, channels, stats."""
 
-from flask import g, request
+from flask import g, jsonify, request
 
 from app.accounts import service as accounts
 from app.accounts.schemas import AccountPageSchema
@@ -28,6 +28,7 @@ from feed.schemas import (
     StatsArgs,
     StatsSchema,
 )
+from moderation.ratelimits import limit
 
 bp = Blueprint("feed", __name__, description="Follows, posts, interactions and feeds")
 
@@ -42,6 +43,7 @@ def _encoded(page: dict) -> dict:
 
 
 @bp.post("/accounts/<string:ref>/follow")
+@limit("follow")
 @auth_required()
 @bp.response(200, FollowSchema)
 def follow(ref):
@@ -105,6 +107,7 @@ def account_posts(args, ref):
 
 def _block_routes(kind: str) -> None:
     @bp.post(f"/accounts/<string:ref>/{kind}", endpoint=f"{kind}_on")
+    @limit("follow")
     @auth_required()
     @bp.response(200, BlockResultSchema)
     def on(ref):
@@ -125,6 +128,7 @@ _block_routes("mute")
 
 
 @bp.post("/posts")
+@limit("post")
 @auth_required()
 @bp.arguments(PostCreateSchema)
 @bp.response(201, PostSchema)
@@ -146,6 +150,7 @@ def get_post(post_id):
 
 
 @bp.patch("/posts/<string:post_id>")
+@limit("post")
 @auth_required()
 @bp.arguments(PostUpdateSchema)
 @bp.response(200, PostSchema)
@@ -196,6 +201,7 @@ def comments(args, post_id):
 
 
 @bp.post("/posts/<string:post_id>/comments")
+@limit("comment")
 @auth_required()
 @bp.arguments(CommentCreateSchema)
 @bp.response(201, CommentSchema)
@@ -226,7 +232,8 @@ def view(post_id):
 @bp.arguments(FeedArgs, location="query")
 @bp.response(200, FeedPageSchema)
 def home(args):
-    return timeline.home(g.account, args["limit"], args["cursor"], args["after"])
+    # hot path: already in the contract's shape, so skip the schema's dump (it only documents)
+    return jsonify(timeline.home(g.account, args["limit"], args["cursor"], args["after"]))
 
 
 @bp.get("/channels/<any(influencers, headlines, videos):name>")
@@ -234,7 +241,7 @@ def home(args):
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, PostPageSchema)
 def channel(args, name):
-    return channels.read(name, current_account(), args["limit"], args["cursor"])
+    return jsonify(channels.read(name, current_account(), args["limit"], args["cursor"]))
 
 
 @bp.get("/notifications")

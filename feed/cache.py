@@ -81,8 +81,11 @@ def ensure_set(key: str, loader: Callable[[], Iterable[str]], ttl: int | None = 
 
 
 def set_members(key: str, loader: Callable[[], Iterable[str]]) -> set[str]:
-    ensure_set(key, loader)
+    """Members of a cached set; one round trip when warm (the sentinel marks it present)."""
     members = redis_client.smembers(key)
+    if not members:
+        ensure_set(key, loader)
+        members = redis_client.smembers(key)
     members.discard(SENTINEL)
     return members
 

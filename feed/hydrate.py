@@ -73,7 +73,7 @@ def load(post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     ids = [i for i in dict.fromkeys(str(p) for p in post_ids) if ObjectId.is_valid(i)]
     if not ids:
         return {}
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=False)
     for post_id in ids:
         pipe.get(cache.post_key(post_id))
         pipe.hmget(cache.counts_key(post_id), "like", "comment", "view")
@@ -124,9 +124,12 @@ def _liked(viewer: Account | None, post_ids: list[str]) -> set[str]:
         return set()
     from feed.interactions import ensure_liked_cache
 
-    key = ensure_liked_cache(viewer.id)
-    flags = redis_client.smismember(key, post_ids)
-    return {post_id for post_id, flag in zip(post_ids, flags) if flag}
+    key = cache.liked_key(viewer.id)
+    flags = redis_client.smismember(key, [cache.SENTINEL, *post_ids])
+    if not flags[0]:  # not cached (any more): load it, then ask again
+        ensure_liked_cache(viewer.id)
+        flags = redis_client.smismember(key, [cache.SENTINEL, *post_ids])
+    return {post_id for post_id, flag in zip(post_ids, flags[1:]) if flag}
 
 
 def _media(ids: list[str]) -> list[dict]:
@@ -162,10 +165,14 @@ def posts_json(post_ids: Iterable[str], viewer: Account | None = None,
             continue
         out.append(item)
     liked = _liked(viewer, [i["id"] for i in out])
+    author_json: dict[str, dict] = {}
     result = []
     for item in out:
         data = dict(item)
-        data["author"] = accounts.account_json(authors[item["author_id"]])
+        author_id = item["author_id"]
+        if author_id not in author_json:
+            author_json[author_id] = accounts.account_json(authors[author_id])
+        data["author"] = author_json[author_id]
         data["media"] = _media(data.pop("media_ids"))
         data["liked"] = item["id"] in liked
         data["cursor"] = cursor_of(item)

@@ -99,13 +99,36 @@ def add_comment(account: Account, post_id: str, text: str) -> dict:
     if reasons:
         signals.content_held.send(comment, reasons=reasons)
         return data
-    _bump(post.id, "comment", 1)
-    notifications.notify(post.author, "comment", account, post.id)
+    _published(comment, post.author, account, data)
+    return data
+
+
+def _published(comment: Comment, post_author: object, author: Account, data: dict) -> None:
+    """A comment became visible: count it, tell the post's author and its live subscribers."""
     from feed import live_events
 
-    live_events.comment_added(post_id, data)
-    _counts_event(post_id)
-    return data
+    _bump(comment.post, "comment", 1)
+    notifications.notify(post_author, "comment", author, comment.post)
+    live_events.comment_added(str(comment.post), data)
+    _counts_event(str(comment.post))
+
+
+def set_comment_status(comment: Comment, status: str) -> Comment:
+    """Moderation moves comments in and out of view; counts and events follow."""
+    before = comment.status
+    if before == status:
+        return comment
+    comment.status = status
+    comment.save()
+    if status == "published":
+        post = Post.objects(id=comment.post).only("author").first()
+        author = accounts.get(comment.author)
+        if post is not None and author is not None:
+            _published(comment, post.author, author, comment_json(comment, author))
+    elif before == "published":
+        _bump(comment.post, "comment", -1)
+        _counts_event(str(comment.post))
+    return comment
 
 
 def list_comments(post_id: str, viewer: Account | None, limit: int, cursor: list | None) -> dict:

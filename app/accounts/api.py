@@ -14,21 +14,13 @@ from app.accounts.schemas import (
 )
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
-from app.extensions import limiter
+from moderation.ratelimits import limit
 
 bp = Blueprint("accounts", __name__, description="Accounts and tokens")
 
-auth_limit = limiter.shared_limit(lambda: _auth_limit(), scope="auth")
-
-
-def _auth_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["RATELIMIT_AUTH"]
-
 
 @bp.post("/auth/register")
-@auth_limit
+@limit("register")
 @bp.arguments(RegisterSchema)
 @bp.response(201, AuthResultSchema)
 def register(data):
@@ -37,7 +29,7 @@ def register(data):
 
 
 @bp.post("/auth/token")
-@auth_limit
+@limit("login")
 @bp.arguments(LoginSchema)
 @bp.response(200, AuthResultSchema)
 def login(data):

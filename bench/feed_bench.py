@@ -1,0 +1,164 @@
+"""Feed benchmarks: home feed vs a bare Flask floor, fan-out vs raw ZADD, pull-merge, memory.
+
+    .venv/bin/python -m bench.feed_bench [--seconds 10] [--followers 100000]
+
+Needs wrk (Debian's ``wrk``). Without MONGODB_URI nothing is read from MongoDB on the
+measured paths: the server seeds Redis (timelines, graph cache, post cache) in-process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import redis
+
+from app.redis_server import RedisServer, free_port
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def wrk(url: str, token: str | None, seconds: int, connections: int = 32) -> dict:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    if token:
+        cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+
+    def ms(label: str) -> float:
+        value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": ms("50"), "p99": ms("99"), "non2xx": int(errors.group(1)) if errors else 0}
+
+
+def serve(redis_url: str, out: str) -> tuple[subprocess.Popen, str]:
+    port = free_port()
+    env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": "bench", "BENCH_OUT": out,
+           "EMBEDDED_WORKER": "0", "DEMO_DATA": "0", "PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "1",
+         "--threads", "32", "bench.feed_app:app"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.time() + 120
+    while not os.path.exists(out) or os.path.getsize(out) == 0:
+        if proc.poll() is not None or time.time() > deadline:
+            raise RuntimeError(proc.stderr.read().decode()[-2000:])
+        time.sleep(0.2)
+    time.sleep(1)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def http_benchmarks(redis_url: str, seconds: int) -> dict:
+    """The web process alone, as in production (jobs run in worker processes)."""
+    out = tempfile.mktemp(suffix=".json")
+    proc, base = serve(redis_url, out)
+    try:
+        seed = json.load(open(out))
+        for path, token in (("/bench/floor", None), ("/api/v1/feed/home", seed["ordinary"])):
+            wrk(base + path, token, 2)  # warm-up
+        floor = wrk(base + "/bench/floor", None, seconds)
+        home = wrk(base + "/api/v1/feed/home?limit=20", seed["ordinary"], seconds)
+        pulled = wrk(base + "/api/v1/feed/home?limit=20", seed["puller"], seconds)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    return {"floor": floor, "home": home, "pull_merge": pulled, "body_bytes": seed["floor_bytes"]}
+
+
+def fanout_benchmark(redis_url: str, followers: int) -> dict:
+    """Our fan-out path (graph cache scan + pipelined pushes) against raw pipelined ZADDs."""
+    from app import create_app
+
+    app = create_app(REDIS_URL=redis_url, SECRET_KEY="bench", EMBEDDED_WORKER=False,
+                     DEMO_DATA=False)
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    r.flushdb()
+    ids = [f"{i:024x}" for i in range(followers)]
+    author = "a" * 24
+    with app.app_context():
+        from feed import cache, fanout
+
+        pipe = r.pipeline(transaction=False)
+        for i in range(0, followers, 10_000):
+            pipe.sadd(cache.followers_key(author), *ids[i:i + 10_000])
+        for account_id in ids:  # every follower active: an existing timeline
+            pipe.zadd(cache.timeline_key(account_id), {cache.SENTINEL: 0})
+        pipe.execute()
+        batch = app.config["FANOUT_BATCH_SIZE"]
+
+        start = time.perf_counter()
+        written = 0
+        for chunk in fanout.followers(author, batch):
+            written += fanout.push("b" * 24, 1, chunk, 800)
+        ours = time.perf_counter() - start
+
+        start = time.perf_counter()
+        for i in range(0, followers, batch):
+            pipe = r.pipeline(transaction=False)
+            for account_id in ids[i:i + batch]:
+                pipe.zadd(cache.timeline_key(account_id), {"c" * 24: 2})
+            pipe.execute()
+        raw = time.perf_counter() - start
+    r.flushdb()
+    return {"followers": followers, "written": written, "ours_s": ours, "raw_s": raw,
+            "ours_per_s": followers / ours, "raw_per_s": followers / raw}
+
+
+def memory_benchmark(redis_url: str, timelines: int = 500, cap: int = 800) -> dict:
+    r = redis.Redis.from_url(redis_url, decode_responses=True)
+    r.flushdb()
+    base = int(time.time() * 1000)
+    pipe = r.pipeline(transaction=False)
+    for t in range(timelines):
+        members = {f"{(t * cap + i):024x}": base - i * 1000 for i in range(cap)}
+        pipe.zadd(f"tl:{{{t:024x}}}", members)
+    pipe.execute()
+    total = sum(r.memory_usage(f"tl:{{{t:024x}}}") for t in range(timelines))
+    encoding = r.object("encoding", f"tl:{{{0:024x}}}")
+    r.flushdb()
+    per_entry = total / (timelines * cap)
+    return {"bytes_per_entry": per_entry, "encoding": encoding,
+            "projection_10m_fans_gb": per_entry * cap * 10_000_000 / 1e9}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--followers", type=int, default=100_000)
+    args = parser.parse_args()
+    server = RedisServer(port=free_port()).start()
+    try:
+        http = http_benchmarks(server.url, args.seconds)
+        fan = fanout_benchmark(server.url, args.followers)
+        mem = memory_benchmark(server.url)
+    finally:
+        server.stop()
+    floor, home, pulled = http["floor"], http["home"], http["pull_merge"]
+    print(f"home feed (20 posts, {http['body_bytes']} B body, 32 connections, gunicorn gthread):")
+    for name, row in (("floor (bare Flask JSON)", floor), ("GET /feed/home", home),
+                      ("GET /feed/home, 10 pulled authors", pulled)):
+        print(f"  {name:36s} {row['rps']:8.0f} req/s  p50 {row['p50']:6.1f} ms  "
+              f"p99 {row['p99']:6.1f} ms  non-2xx {row['non2xx']}")
+    print(f"  throughput ratio home/floor {home['rps'] / floor['rps']:.2f} (target >= 0.50)")
+    print(f"  p99 ratio home/floor {home['p99'] / floor['p99']:.2f} (target <= 1.5)")
+    print(f"  pull-merge p50 ratio {pulled['p50'] / home['p50']:.2f}, "
+          f"p99 ratio {pulled['p99'] / home['p99']:.2f} vs ordinary (target <= 1.5)")
+    print(f"fan-out to {fan['followers']} followers: ours {fan['ours_s']:.2f} s "
+          f"({fan['ours_per_s']:.0f}/s), raw ZADD pipeline {fan['raw_s']:.2f} s "
+          f"({fan['raw_per_s']:.0f}/s), ratio {fan['raw_s'] / fan['ours_s']:.2f} (target >= 0.70)")
+    print(f"timeline memory: {mem['bytes_per_entry']:.1f} bytes/entry at the 800 cap "
+          f"({mem['encoding']}), target <= 64; 10M active fans -> "
+          f"{mem['projection_10m_fans_gb']:.0f} GB")
+
+
+if __name__ == "__main__":
+    main()
