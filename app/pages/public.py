@@ -1,0 +1,156 @@
+"""The public pages: a merchant's or influencer's account page, one post, one campaign.
+
+Everything shown comes from the same service functions as the API, with the same
+visibility rules: ``timeline.account_posts`` (audience rules, statuses, suspensions),
+``posts.get_visible``, ``campaigns.entries``; blocked viewers see no posts.
+"""
+
+from __future__ import annotations
+
+from flask import redirect, request, url_for
+
+from app.accounts import service as accounts
+from app.accounts.models import Account
+from app.accounts.service import USERNAME_RE
+from app.auth import current_account
+from app.errors import ApiError
+from app.pages import bp, layout
+from app.pages.rendering import not_found, render
+from app.pages.security import csrf_ok
+from feed import campaigns, graph, hydrate, interactions, posts, timeline
+from moderation.ratelimits import limit
+
+PAGE_KINDS = ("merchant", "influencer")
+POSTS_PER_PAGE = 20
+VIDEOS_PER_PAGE = 12
+ENTRIES_PER_PAGE = 24
+
+
+def _account(username: str, page_kinds: tuple[str, ...] | None = PAGE_KINDS) -> Account | None:
+    """The live account behind a username (None if unknown, suspended or without a page)."""
+    if not USERNAME_RE.match(username or ""):
+        return None
+    try:
+        account = accounts.lookup("@" + username)
+    except ApiError:
+        return None
+    if page_kinds and account.kind not in page_kinds:
+        return None
+    return account
+
+
+def _blocked(viewer: Account | None, author: Account) -> bool:
+    return viewer is not None and str(author.id) in graph.blocked_by(viewer.id)
+
+
+def _text_posts(author: Account, viewer: Account | None, cursor: str | None) -> tuple[list, str | None]:
+    """Posts and headlines (videos have their own section), newest first."""
+    found: list[dict] = []
+    for _ in range(4):
+        page = timeline.account_posts(author, viewer, POSTS_PER_PAGE, cursor)
+        found += [p for p in page["items"] if p["kind"] != "video"]
+        cursor = page["next_cursor"]
+        if len(found) >= POSTS_PER_PAGE or cursor is None:
+            break
+    if len(found) > POSTS_PER_PAGE:
+        found = found[:POSTS_PER_PAGE]
+        return found, found[-1]["cursor"]
+    return found, cursor
+
+
+@bp.get("/m/<username>")
+def account_page(username: str):
+    viewer = current_account()
+    author = _account(username)
+    if author is None:
+        return not_found("没有这个账号,或它已被停用。")
+    cursor = request.args.get("cursor") or None
+    text_posts: list[dict] = []
+    videos: list[dict] = []
+    more_posts = None
+    if not _blocked(viewer, author):
+        try:
+            text_posts, more_posts = _text_posts(author, viewer, cursor)
+        except ApiError:  # a cursor we did not make: start from the top
+            text_posts, more_posts = _text_posts(author, viewer, None)
+        videos = timeline.account_posts(author, viewer, VIDEOS_PER_PAGE, kind="video")["items"]
+    active = campaigns.account_campaigns(author, limit=10, states=("active", "upcoming"))["items"]
+    segment = layout.viewer_segment(viewer)
+    return render(
+        "account.html",
+        account=accounts.account_json(author, viewer=viewer),
+        sections=layout.section_order(author.page_layout, segment),
+        segment=segment,
+        posts=text_posts,
+        more_posts=more_posts,
+        videos=videos,
+        campaigns=active,
+        own=viewer is not None and viewer.id == author.id,
+    )
+
+
+@bp.post("/m/<username>/follow")
+@limit("follow")
+def follow(username: str):
+    """The page's follow button (a plain form; the API does the same for apps)."""
+    author = _account(username)
+    if author is None:
+        return not_found("没有这个账号,或它已被停用。")
+    viewer = current_account()
+    if viewer is None:
+        return redirect(url_for("pages.login", next=f"/m/{author.username}"), 303)
+    if not csrf_ok():
+        return render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
+    try:
+        if request.form.get("action") == "unfollow":
+            graph.unfollow(viewer, str(author.id))
+        else:
+            graph.follow(viewer, str(author.id))
+    except ApiError as exc:
+        return render("message.html", exc.status, title="无法关注", message=exc.message)
+    return redirect(url_for("pages.account_page", username=author.username), 303)
+
+
+@bp.get("/m/<username>/p/<post_id>")
+def post_page(username: str, post_id: str):
+    viewer = current_account()
+    author = _account(username, page_kinds=None)
+    if author is None:
+        return not_found("没有这个账号,或它已被停用。")
+    try:
+        post = posts.get_visible(post_id, viewer)
+    except ApiError:
+        return not_found("没有这条内容,或你无法查看它。")
+    if post.author != author.id:
+        return not_found("没有这条内容,或你无法查看它。")
+    found = hydrate.posts_json([str(post.id)], viewer, check=False)
+    if not found:
+        return not_found("没有这条内容,或你无法查看它。")
+    comments = interactions.list_comments(str(post.id), viewer, 50, None)["items"]
+    campaign = None
+    if post.campaign_id:
+        try:
+            campaign = campaigns.campaign_json(campaigns.get(str(post.campaign_id)))
+        except ApiError:
+            campaign = None
+    return render("post.html", post=found[0], account=accounts.account_json(author, viewer=viewer),
+                  comments=comments, campaign=campaign)
+
+
+@bp.get("/c/<campaign_id>")
+def campaign_page(campaign_id: str):
+    viewer = current_account()
+    try:
+        campaign = campaigns.get(campaign_id)
+    except ApiError:
+        return not_found("没有这个活动。")
+    sort = request.args.get("sort", "new")
+    if sort not in campaigns.SORTS:
+        sort = "new"
+    try:
+        page = campaigns.entries(campaign, viewer, sort, ENTRIES_PER_PAGE,
+                                 request.args.get("cursor") or None)
+    except ApiError:
+        page = campaigns.entries(campaign, viewer, sort, ENTRIES_PER_PAGE, None)
+    return render("campaign.html", campaign=campaigns.campaign_json(campaign), sort=sort,
+                  entries=page["items"], next_cursor=page["next_cursor"])

@@ -1,0 +1,91 @@
+"""``/login`` and ``/logout`` for browsers: a plain form, a CSRF token, a session cookie.
+
+Signing in puts a fresh bearer token (``tokens.issue``) in the session; every page (and the
+Socket.IO connection) finds the viewer through it. Signing out revokes that token at once.
+"""
+
+from __future__ import annotations
+
+from flask import redirect, request, session, url_for
+
+from app.accounts import service as accounts
+from app.accounts import tokens
+from app.errors import ApiError
+from app.extensions import limiter
+from app.pages import bp
+from app.pages.rendering import render
+from app.pages.security import CSRF_KEY, csrf_ok, csrf_token
+from moderation.ratelimits import limit_for
+
+
+def _form_username() -> str:
+    username = request.form.get("username", "").strip().casefold()[:100]
+    return f"user:{username}" if username else f"ip:{request.remote_addr}"
+
+
+# The API's login limits (moderation.ratelimits), counted in the same buckets: per address,
+# and per username tried so a guesser rotating addresses is stopped too. Only POSTs count.
+_per_address = limiter.shared_limit(lambda: limit_for("login"), scope="rl-login", methods=["POST"])
+_per_username = limiter.shared_limit(lambda: limit_for("login_user"), scope="rl-login-user",
+                                     key_func=_form_username, methods=["POST"])
+
+
+def _login_limit(view):
+    return _per_address(_per_username(view))
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only paths on this site (no ``//host`` or ``/\\host`` tricks, no schemes)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return None
+    if any(c in target for c in "\r\n\\"):
+        return None
+    return target
+
+
+def home_of(account) -> str:
+    if account.kind in ("merchant", "influencer"):
+        return url_for("pages.dashboard")
+    if account.has_role("moderator"):
+        return url_for("pages.moderation_queue")
+    return url_for("pages.login")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@_login_limit
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return render("login.html", next_url=next_url, error=None, username="")
+    username = request.form.get("username", "").strip()[:100]
+    if not csrf_ok():
+        return render("login.html", 400, next_url=next_url, username=username,
+                      error="表单已过期,请重新提交。")
+    try:
+        account = accounts.authenticate(username, request.form.get("password", "")[:200])
+    except ApiError as exc:
+        message = "账号已被停用。" if exc.status == 403 else "用户名或密码不正确。"
+        return render("login.html", exc.status, next_url=next_url, username=username,
+                      error=message)
+    old = session.get("token")
+    if old:  # signing in again (maybe as someone else): the previous session token dies
+        tokens.revoke(old)
+    session.clear()  # a fresh session: nothing from before sign-in survives it
+    session["token"] = tokens.issue(account.id)
+    session.permanent = True
+    csrf_token()
+    return redirect(next_url or home_of(account), 303)
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    if request.method == "GET":
+        return render("logout.html")
+    if not csrf_ok():
+        return render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
+    token = session.get("token")
+    if token:
+        tokens.revoke(token)
+    session.pop("token", None)
+    session.pop(CSRF_KEY, None)
+    return redirect(url_for("pages.login"), 303)

@@ -1,0 +1,239 @@
+"""Fan video campaigns: a merchant asks for endorsement videos, fans post them, moderators
+approve them, the gallery fills up.
+
+A fan joins by posting ``kind: video`` with ``campaign_id`` (``feed.posts`` checks the window).
+An *entry* is such a post once it is ``published`` (approved); held, rejected or removed ones
+are not entries. Counts and stats are computed from MongoDB so they always agree with the
+raw documents; views are flushed from the Redis sketches first, as ``feed.stats`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+from mongoengine.queryset.visitor import Q
+
+from app.accounts import service as accounts
+from app.accounts.models import Account
+from app.errors import ApiError
+from app.pagination import decode_cursor, encode_cursor
+from app.times import as_utc, iso, utcnow
+from feed import cache, hydrate
+from feed.models import Campaign, Follow, Post
+
+SORTS = ("new", "views")
+STATES = ("upcoming", "active", "ended")
+
+
+# --- lifecycle -----------------------------------------------------------------------------
+
+
+def normalize_tag(tag: str) -> str:
+    """``#夏日穿搭 `` -> ``夏日穿搭`` (the same rule as post tags)."""
+    return tag.strip().lstrip("#").strip().lower()
+
+
+def create(merchant: Account, data: dict[str, Any]) -> Campaign:
+    """Only merchants run campaigns; the window must end after it starts, and in the future."""
+    if merchant.kind != "merchant":
+        raise ApiError(403, "forbidden", "only merchants run campaigns")
+    tag = normalize_tag(data["tag"])
+    if not tag:
+        raise ApiError(400, "validation_error", "the campaign needs a tag", {"tag": ["empty tag"]})
+    starts_at, ends_at = as_utc(data["starts_at"]), as_utc(data["ends_at"])
+    if ends_at <= starts_at:
+        raise ApiError(400, "validation_error", "the campaign must end after it starts",
+                       {"ends_at": ["must be after starts_at"]})
+    if ends_at <= utcnow():
+        raise ApiError(400, "validation_error", "the campaign would already be over",
+                       {"ends_at": ["must be in the future"]})
+    campaign = Campaign(merchant=merchant.id, title=data["title"].strip(),
+                        description=(data.get("description") or "").strip(), tag=tag,
+                        starts_at=starts_at, ends_at=ends_at)
+    campaign.save()
+    return campaign
+
+
+def get(campaign_id: str) -> Campaign:
+    """The campaign (404 if missing, or if its merchant is gone or suspended)."""
+    campaign = Campaign.objects(id=campaign_id).first() if ObjectId.is_valid(campaign_id) else None
+    if campaign is None:
+        raise ApiError(404, "not_found", "no such campaign")
+    merchant = accounts.get(campaign.merchant)
+    if merchant is None or merchant.suspended:
+        raise ApiError(404, "not_found", "no such campaign")
+    return campaign
+
+
+def state(campaign: Campaign, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if now < as_utc(campaign.starts_at):
+        return "upcoming"
+    if now < as_utc(campaign.ends_at):
+        return "active"
+    return "ended"
+
+
+# --- entries and counts ----------------------------------------------------------------------
+
+
+def _entries(campaign: Campaign):
+    """Approved entries: published video posts of the campaign."""
+    return Post.objects(campaign_id=campaign.id, kind="video", status="published")
+
+
+def _live_authors(author_ids: set[str]) -> set[str]:
+    found = accounts.get_many(list(author_ids))
+    return {a for a, account in found.items() if not account.suspended}
+
+
+def counts(campaign: Campaign) -> dict[str, int]:
+    """``entries_count`` and ``participants_count`` (suspended fans' entries are hidden)."""
+    rows = list(_entries(campaign).only("id", "author"))
+    live = _live_authors({str(r.author) for r in rows})
+    kept = [r for r in rows if str(r.author) in live]
+    return {"entries_count": len(kept), "participants_count": len({str(r.author) for r in kept})}
+
+
+def campaign_json(campaign: Campaign, now: datetime | None = None,
+                  merchant: Account | None = None) -> dict[str, Any]:
+    """The contract's Campaign."""
+    merchant = merchant or accounts.get(campaign.merchant)
+    return {
+        "id": str(campaign.id),
+        "merchant": accounts.account_json(merchant) if merchant else {"id": str(campaign.merchant)},
+        "title": campaign.title,
+        "description": campaign.description or "",
+        "tag": campaign.tag,
+        "starts_at": iso(campaign.starts_at),
+        "ends_at": iso(campaign.ends_at),
+        "state": state(campaign, now),
+        **counts(campaign),
+        "created_at": iso(campaign.created_at),
+    }
+
+
+def _entry_cursor(sort: str, value: Any) -> tuple[int, str] | None:
+    decoded = decode_cursor(value)
+    if decoded is None:
+        return None
+    if (not isinstance(decoded, list) or len(decoded) != 3 or decoded[0] != sort
+            or not isinstance(decoded[1], int) or not ObjectId.is_valid(str(decoded[2]))):
+        raise ApiError(400, "invalid_cursor", "cursor is not valid",
+                       {"cursor": ["not a cursor of this gallery"]})
+    return decoded[1], str(decoded[2])
+
+
+def entries(campaign: Campaign, viewer: Account | None, sort: str = "new", limit: int = 20,
+            cursor: str | None = None) -> dict[str, Any]:
+    """One page of the gallery: approved entries the viewer may see, newest or most viewed
+    first. ``views`` orders by the flushed unique-view counts (``VIEW_FLUSH_SECONDS`` behind
+    the live counter at most)."""
+    if sort not in SORTS:
+        raise ApiError(400, "validation_error", "unknown sort", {"sort": [f"one of {SORTS}"]})
+    bound = _entry_cursor(sort, cursor)
+    field = "created_at" if sort == "new" else "view_count"
+    query = _entries(campaign)
+    items: list[tuple[dict, list]] = []
+    more = False
+    while len(items) <= limit:
+        batch = query
+        if bound is not None:
+            value, last_id = bound
+            if sort == "new":
+                value = datetime.fromtimestamp(value / 1000, tz=UTC)
+            batch = batch.filter(Q(**{f"{field}__lt": value})
+                                 | Q(**{field: value, "id__lt": ObjectId(last_id)}))
+        rows = list(batch.order_by(f"-{field}", "-id").only("id", "created_at", "view_count")
+                    .limit(limit + 10))
+        keys = {str(r.id): (cache.score(r.created_at) if sort == "new" else r.view_count)
+                for r in rows}
+        items += [(item, [sort, keys[item["id"]], item["id"]])
+                  for item in hydrate.posts_json(list(keys), viewer)]
+        more = len(rows) == limit + 10
+        if not more:
+            break
+        bound = (keys[str(rows[-1].id)], str(rows[-1].id))
+    more = more or len(items) > limit
+    items = items[:limit]
+    next_cursor = encode_cursor(items[-1][1]) if items and more else None
+    return {"items": [item for item, _ in items], "next_cursor": next_cursor}
+
+
+# --- a merchant's campaigns ---------------------------------------------------------------------
+
+
+def _order_key(campaign: Campaign, now: datetime) -> list:
+    """Active first (ending soonest), then upcoming (starting soonest), then ended (latest)."""
+    current = state(campaign, now)
+    if current == "active":
+        return [0, int(as_utc(campaign.ends_at).timestamp() * 1000), str(campaign.id)]
+    if current == "upcoming":
+        return [1, int(as_utc(campaign.starts_at).timestamp() * 1000), str(campaign.id)]
+    return [2, -int(as_utc(campaign.ends_at).timestamp() * 1000), str(campaign.id)]
+
+
+def account_campaigns(account: Account, limit: int = 20, cursor: str | None = None,
+                      states: tuple[str, ...] = STATES) -> dict[str, Any]:
+    """The merchant's campaigns, active first; other accounts have none."""
+    bound = decode_cursor(cursor)
+    if bound is not None and (not isinstance(bound, list) or len(bound) != 3
+                              or not all(isinstance(v, int) for v in bound[:2])):
+        raise ApiError(400, "invalid_cursor", "cursor is not valid",
+                       {"cursor": ["not a cursor of this list"]})
+    if account.kind != "merchant":
+        return {"items": [], "next_cursor": None}
+    now = utcnow()
+    ranked = sorted(((_order_key(c, now), c) for c in Campaign.objects(merchant=account.id)
+                     if state(c, now) in states), key=lambda pair: pair[0])
+    if bound is not None:
+        ranked = [pair for pair in ranked if pair[0] > bound]
+    page = ranked[:limit]
+    items = [campaign_json(c, now, merchant=account) for _, c in page]
+    more = len(ranked) > limit
+    return {"items": items, "next_cursor": encode_cursor(page[-1][0]) if more and page else None}
+
+
+# --- results -------------------------------------------------------------------------------------
+
+
+def stats(campaign: Campaign, viewer: Account) -> dict[str, Any]:
+    """Entries, participants, followers gained inside the window and views (owner only)."""
+    if viewer.id != campaign.merchant:
+        raise ApiError(403, "forbidden", "only the merchant that runs the campaign sees its stats")
+    return results(campaign)
+
+
+def results(campaign: Campaign) -> dict[str, Any]:
+    """The campaign's figures, straight from the documents (the dashboard shows these too)."""
+    from feed.interactions import flush_views
+
+    flush_views()
+    now = utcnow()
+    submitted = list(Post.objects(campaign_id=campaign.id, kind="video")
+                     .only("id", "author", "status", "view_count"))
+    live = _live_authors({str(p.author) for p in submitted})
+    approved = [p for p in submitted if p.status == "published" and str(p.author) in live]
+    window_end = min(as_utc(campaign.ends_at), now)
+    followers = Follow.objects(followee=campaign.merchant,
+                               created_at__gte=as_utc(campaign.starts_at),
+                               created_at__lt=window_end).count() \
+        if window_end > as_utc(campaign.starts_at) else 0
+    top = sorted(approved, key=lambda p: (-p.view_count, str(p.id)))[:10]
+    return {
+        "campaign_id": str(campaign.id),
+        "title": campaign.title,
+        "state": state(campaign, now),
+        "starts_at": iso(campaign.starts_at),
+        "ends_at": iso(campaign.ends_at),
+        "entries": len(approved),
+        "participants": len({str(p.author) for p in approved}),
+        "new_followers": followers,
+        "views": sum(p.view_count for p in approved),
+        "submitted": len(submitted),
+        "pending": sum(1 for p in submitted if p.status in ("processing", "pending_review")),
+        "top_entries": [{"post_id": str(p.id), "author_id": str(p.author),
+                         "views": p.view_count} for p in top],
+    }
