@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+from bson import ObjectId
 from marshmallow import Schema, fields, validate
 
 from app.errors import ApiError
@@ -40,3 +41,20 @@ def page(items: list, next_cursor: Any = None, **extra: Any) -> dict:
     if next_cursor is not None and not isinstance(next_cursor, str):
         next_cursor = encode_cursor(next_cursor)
     return {"items": items, "next_cursor": next_cursor, **extra}
+
+
+def newest_first(query: Any, limit: int, cursor: str | None) -> tuple[list, str | None]:
+    """One page of a MongoDB query, newest first by id; returns (rows, next_cursor).
+
+    The cursor is the last row's id, so rows added meanwhile never shift a page.
+    """
+    last = decode_cursor(cursor)
+    if last is not None:
+        if not (isinstance(last, str) and ObjectId.is_valid(last)):
+            raise ApiError(400, "invalid_cursor", "cursor is not valid",
+                           {"cursor": ["not a cursor from this API"]})
+        query = query.filter(id__lt=ObjectId(last))
+    rows = list(query.order_by("-id").limit(limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(str(rows[-1].id)) if more and rows else None

@@ -7,7 +7,7 @@ from app.accounts.schemas import AccountPageSchema
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.errors import ApiError
-from app.pagination import PageArgs, decode_cursor, encode_cursor
+from app.pagination import PageArgs, newest_first
 from feed import channels, graph, hydrate, interactions, notifications, posts, stats, timeline
 from feed.models import Follow
 from feed.schemas import (
@@ -33,12 +33,6 @@ from moderation.ratelimits import limit
 bp = Blueprint("feed", __name__, description="Follows, posts, interactions and feeds")
 
 
-def _encoded(page: dict) -> dict:
-    if page.get("next_cursor") is not None and not isinstance(page["next_cursor"], str):
-        page["next_cursor"] = encode_cursor(page["next_cursor"])
-    return page
-
-
 # --- follow graph ----------------------------------------------------------------------
 
 
@@ -59,22 +53,15 @@ def unfollow(ref):
 
 def _people(ref: str, args: dict, direction: str) -> dict:
     account = accounts.lookup(ref)
-    cursor = decode_cursor(args["cursor"])
-    query = Follow.objects(**{direction: account.id})
-    if cursor is not None:
-        if not isinstance(cursor, str) or len(cursor) != 24:
-            raise ApiError(400, "invalid_cursor", "cursor is not valid")
-        query = query.filter(id__lt=cursor)
-    rows = list(query.order_by("-id").limit(args["limit"] + 1))
-    more = len(rows) > args["limit"]
-    rows = rows[: args["limit"]]
+    rows, next_cursor = newest_first(Follow.objects(**{direction: account.id}), args["limit"],
+                                     args["cursor"])
     other = "follower" if direction == "followee" else "followee"
     found = accounts.get_many([getattr(r, other) for r in rows])
     viewer = current_account()
     items = [accounts.account_json(found[str(getattr(r, other))], viewer=viewer)
              for r in rows if str(getattr(r, other)) in found
              and not found[str(getattr(r, other))].suspended]
-    return {"items": items, "next_cursor": encode_cursor(str(rows[-1].id)) if more else None}
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @bp.get("/accounts/<string:ref>/followers")
@@ -195,9 +182,7 @@ def unlike(post_id):
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, CommentPageSchema)
 def comments(args, post_id):
-    page = interactions.list_comments(post_id, current_account(), args["limit"],
-                                      decode_cursor(args["cursor"]))
-    return _encoded(page)
+    return interactions.list_comments(post_id, current_account(), args["limit"], args["cursor"])
 
 
 @bp.post("/posts/<string:post_id>/comments")
@@ -249,7 +234,7 @@ def channel(args, name):
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, NotificationPageSchema)
 def list_notifications(args):
-    return _encoded(notifications.page(g.account, args["limit"], decode_cursor(args["cursor"])))
+    return notifications.page(g.account, args["limit"], args["cursor"])
 
 
 @bp.post("/notifications/read")

@@ -17,6 +17,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
+from app.pagination import newest_first
 from app.times import iso, utcnow
 from feed import cache, graph, hydrate, notifications, screening
 from feed.models import Comment, DailyViews, Like, Post
@@ -131,22 +132,16 @@ def set_comment_status(comment: Comment, status: str) -> Comment:
     return comment
 
 
-def list_comments(post_id: str, viewer: Account | None, limit: int, cursor: list | None) -> dict:
+def list_comments(post_id: str, viewer: Account | None, limit: int, cursor: str | None) -> dict:
     post = get_visible(post_id, viewer)
-    query = Comment.objects(post=post.id, status="published")
-    if cursor:
-        if not (isinstance(cursor, list) and len(cursor) == 1 and ObjectId.is_valid(str(cursor[0]))):
-            raise ApiError(400, "invalid_cursor", "cursor is not valid")
-        query = query.filter(id__lt=ObjectId(cursor[0]))
-    comments = list(query.order_by("-id").limit(limit + 1))
-    more = len(comments) > limit
-    comments = comments[:limit]
+    comments, next_cursor = newest_first(Comment.objects(post=post.id, status="published"),
+                                         limit, cursor)
     hidden = graph.hidden_ids(viewer.id) if viewer else set()
     authors = accounts.get_many([c.author for c in comments])
     items = [comment_json(c, authors.get(str(c.author))) for c in comments
              if str(c.author) not in hidden and str(c.author) in authors
              and not authors[str(c.author)].suspended]
-    return {"items": items, "next_cursor": [str(comments[-1].id)] if more else None}
+    return {"items": items, "next_cursor": next_cursor}
 
 
 def delete_comment(account: Account, comment_id: str) -> None:

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bson import ObjectId
-
 from app import live
 from app.accounts import service as accounts
 from app.accounts.models import Account
-from app.errors import ApiError
 from app.extensions import redis_client
+from app.pagination import newest_first
 from app.times import as_utc, iso
 from feed import graph
 from feed.models import Notification, NotificationState
@@ -56,15 +54,8 @@ def notify(account_id: object, kind: str, actor: Account, post_id: object | None
     live.emit("notification", payload, live.account_room(account_id))
 
 
-def page(account: Account, limit: int, cursor: list | None) -> dict:
-    query = Notification.objects(account=account.id)
-    if cursor:
-        if not (isinstance(cursor, list) and len(cursor) == 1 and ObjectId.is_valid(str(cursor[0]))):
-            raise ApiError(400, "invalid_cursor", "cursor is not valid")
-        query = query.filter(id__lt=ObjectId(cursor[0]))
-    rows = list(query.order_by("-id").limit(limit + 1))
-    more = len(rows) > limit
-    rows = rows[:limit]
+def page(account: Account, limit: int, cursor: str | None) -> dict:
+    rows, next_cursor = newest_first(Notification.objects(account=account.id), limit, cursor)
     hidden = graph.hidden_ids(account.id)
     actors = accounts.get_many([n.actor for n in rows])
     read_up_to = _read_up_to(account.id)
@@ -78,7 +69,7 @@ def page(account: Account, limit: int, cursor: list | None) -> dict:
             "post_id": str(n.post_id) if n.post_id else None, "created_at": iso(n.created_at),
             "read": bool(read_up_to and as_utc(n.created_at) <= read_up_to),
         })
-    return {"items": items, "next_cursor": [str(rows[-1].id)] if more else None,
+    return {"items": items, "next_cursor": next_cursor,
             "unread_count": unread_count(account.id)}
 
 

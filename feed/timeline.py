@@ -153,14 +153,37 @@ def read(keys: list[str], viewer: Account | None, limit: int, cursor: str | None
 def home(viewer: Account, limit: int, cursor: str | None = None,
          after: str | None = None) -> dict[str, Any]:
     """One page of the viewer's home feed: pushed entries plus pulled big authors."""
-    key = ensure(viewer)
-    following = graph.following_ids(viewer.id)
+    key = cache.timeline_key(viewer.id)
+    pipe = redis_client.pipeline(transaction=False)  # everything the page needs: one round trip
+    pipe.expire(key, _ttl())
+    pipe.smembers(cache.following_key(viewer.id))
+    pipe.smembers(cache.hidden_key(viewer.id))
+    pipe.smembers(cache.blocked_by_key(viewer.id))
+    alive, following, hidden, blocked = pipe.execute()
+    if not alive:
+        rebuild(viewer)
+    # an empty answer means the cached set is missing (present ones hold a sentinel)
+    following = _members(following) if following else graph.following_ids(viewer.id)
+    hidden = _members(hidden) if hidden else graph.hidden_ids(viewer.id)
+    blocked = _members(blocked) if blocked else graph.blocked_by(viewer.id)
     ids = list(following)
     pulled = [a for a, big in zip(ids, redis_client.smismember(cache.BIG_AUTHORS, ids)) if big] \
         if ids else []
-    keys = [key] + [ensure_recent(a) for a in pulled]
-    return read(keys, viewer, limit, cursor, after, allowed=following | {str(viewer.id)},
-                hidden=graph.hidden_ids(viewer.id))
+    recent = [cache.recent_key(a) for a in pulled]
+    if recent:
+        pipe = redis_client.pipeline(transaction=False)
+        for recent_key in recent:
+            pipe.exists(recent_key)
+        for author_id, present in zip(pulled, pipe.execute()):
+            if not present:
+                ensure_recent(author_id)
+    return read([key, *recent], viewer, limit, cursor, after,
+                allowed=following | {str(viewer.id)}, hidden=hidden | blocked)
+
+
+def _members(values: set[str]) -> set[str]:
+    values.discard(cache.SENTINEL)
+    return values
 
 
 def account_posts(author: Account, viewer: Account | None, limit: int,
