@@ -45,6 +45,11 @@ class Config:
         self.SEARCH_DIR = _env("SEARCH_DIR", str(var / "search"))
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(var / "uploads"))
         self.SEARCH_ANALYZER = _env("SEARCH_ANALYZER", "cjk")
+        self.SEARCH_INDEX = _env("SEARCH_INDEX", "content")  # Elasticsearch alias prefix
+        self.SEARCH_SWEEP_SECONDS = _int("SEARCH_SWEEP_SECONDS", 300)
+        self.FFMPEG_BINARY = _env("FFMPEG_BINARY", "ffmpeg")
+        self.FFPROBE_BINARY = _env("FFPROBE_BINARY", "ffprobe")
+        self.SEARCH_SWEEP_SECONDS = _int("SEARCH_SWEEP_SECONDS", 300)
 
         # Secrets: production refuses to start without one (see create_app).
         self.SECRET_KEY = _env("SECRET_KEY")
@@ -73,6 +78,7 @@ class Config:
         self.REPORT_HIDE_THRESHOLD = _int("REPORT_HIDE_THRESHOLD", 5)
         self.FAN_VIDEO_REVIEW = _bool("FAN_VIDEO_REVIEW", True)
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_SCALE = float(_env("RATELIMIT_SCALE", "1"))  # multiplies every limit
 
         # Processes.
         self.EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", not self.production)

@@ -120,6 +120,7 @@ def register(data: dict[str, Any], password_hash: str | None = None) -> Account:
             raise ApiError(409, "username_taken", "that username is taken",
                            {"username": ["already taken"]}) from None
         raise
+    signals.account_changed.send(account)  # merchants and influencers become searchable
     return account
 
 
