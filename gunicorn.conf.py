@@ -1,15 +1,32 @@
-"""gunicorn settings for the web process (Flask + Flask-SocketIO, threading mode).
+"""gunicorn settings for the web processes (Flask + Flask-SocketIO; see README, Production).
 
-Each thread holds one request or one websocket; WEB_THREADS bounds concurrent sockets per
-process. Run more processes behind a load balancer with sticky sessions (see README).
+``WEB_WORKER_CLASS`` picks how a process serves websockets (simple-websocket either way):
+
+- ``gthread`` (default): an open websocket holds threads of the worker for as long as it
+  lives (about four per connection), so ``WEB_THREADS`` bounds live connections plus
+  concurrent requests; right for the API and a few hundred sockets per process.
+- ``gevent``: greenlets instead of threads (monkey-patched at worker start): thousands of
+  sockets per process, for processes that serve ``/socket.io/``; CPU-heavy requests (password
+  hashing, search) would stall every socket of the process, so keep the API on gthread.
+
+One worker per process (``WEB_CONCURRENCY=1``) and several processes behind a load balancer
+with sticky sessions: a Socket.IO session lives in one process.
 """
 
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
-threads = int(os.environ.get("WEB_THREADS", "200"))
-worker_class = "gthread"
+worker_class = os.environ.get("WEB_WORKER_CLASS", "gthread")
+threads = int(os.environ.get("WEB_THREADS", "1000"))
+_connections = threads + 200 if worker_class == "gthread" else 10_000
+worker_connections = int(os.environ.get("WEB_CONNECTIONS", str(_connections)))
 timeout = 60
 graceful_timeout = 10
 accesslog = os.environ.get("ACCESS_LOG")  # "-" for stdout
+# gunicorn's control socket has one default path per user: several servers on one host
+# would share it, so it is off unless a path is given.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or None
+control_socket_disable = control_socket is None
+if control_socket is None:
+    del control_socket

@@ -7,6 +7,7 @@ Validation errors are 400 (the contract), not webargs' default 422.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import flask_smorest
@@ -28,13 +29,38 @@ class Parser(FlaskParser):
                                                             "application/x-www-form-urlencoded"):
                 raise ApiError(415, "unsupported_media_type", "send application/json")
             return core.missing
+        data = req.get_data(cache=True)
         try:
-            return core.parse_json(req.get_data(cache=True))
+            parsed = core.parse_json(data)
         except RecursionError:
             raise ApiError(400, "invalid_json", "JSON nested too deeply") from None
+        if b"\\u" in data and _has_lone_surrogate(parsed):
+            # BSON (and every UTF-8 consumer) cannot encode them: refuse here, not with a 500
+            raise ApiError(400, "invalid_json", "JSON strings must be valid Unicode "
+                                                "(a lone surrogate escape was sent)")
+        return parsed
 
     def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any, **kwargs: Any):
         raise ApiError(400, "invalid_json", f"malformed JSON: {error}")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """True if any string (or key) holds a UTF-16 surrogate that json.loads left unpaired."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class Blueprint(flask_smorest.Blueprint):

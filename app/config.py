@@ -47,9 +47,13 @@ class Config:
         self.SEARCH_ANALYZER = _env("SEARCH_ANALYZER", "cjk")
         self.SEARCH_INDEX = _env("SEARCH_INDEX", "content")  # Elasticsearch alias prefix
         self.SEARCH_SWEEP_SECONDS = _int("SEARCH_SWEEP_SECONDS", 300)
+        # Media pipeline knobs; unset means the media package's defaults (media/transcode.py).
+        for name in ("MEDIA_TRANSCODE_TIMEOUT", "MEDIA_FFMPEG_THREADS", "MEDIA_FFMPEG_NICE",
+                     "MEDIA_X264_PRESET", "MEDIA_WORK_DIR", "MEDIA_UPLOAD_TTL_SECONDS",
+                     "S3_URL_TTL", "MEDIA_URL_PATH"):
+            setattr(self, name, _env(name))
         self.FFMPEG_BINARY = _env("FFMPEG_BINARY", "ffmpeg")
         self.FFPROBE_BINARY = _env("FFPROBE_BINARY", "ffprobe")
-        self.SEARCH_SWEEP_SECONDS = _int("SEARCH_SWEEP_SECONDS", 300)
 
         # Secrets: production refuses to start without one (see create_app).
         self.SECRET_KEY = _env("SECRET_KEY")

@@ -82,6 +82,26 @@ def _html(status: int, name: str, message: str) -> Response:
     )
 
 
+def _dependency_down(exc: BaseException) -> bool:
+    """True for a lost connection to Redis or MongoDB (not for a bug in our own code)."""
+    import redis.exceptions
+
+    kinds: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError,
+                                              redis.exceptions.TimeoutError)
+    try:
+        import pymongo.errors
+
+        kinds += (pymongo.errors.ConnectionFailure,)
+    except ImportError:  # pragma: no cover - pymongo comes with mongoengine
+        pass
+    seen = 0
+    while exc is not None and seen < 5:  # also when wrapped (raise ... from exc)
+        if isinstance(exc, kinds):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError):
@@ -113,6 +133,16 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if _dependency_down(exc):
+            # Redis or MongoDB restarting: a 503 the client may retry, not a 500 (the contract)
+            log.warning("dependency down on %s %s: %r", request.method, request.path, exc)
+            headers = {"Retry-After": "1"}
+            if not _wants_json():
+                response = _html(503, "Service Unavailable", "请稍后重试。")
+                response.headers.update(headers)
+                return response
+            return error_response(503, "unavailable", "a backing service is unavailable; "
+                                                      "retry shortly", None, headers)
         log.exception("unhandled error on %s %s", request.method, request.path)
         if not _wants_json():
             return _html(500, "Internal Server Error", "Something went wrong.")

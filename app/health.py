@@ -35,7 +35,7 @@ _ffmpeg_version: list[str] = []
 
 
 def _ffmpeg() -> dict:
-    binary = current_app.config.get("FFMPEG_BINARY") or shutil.which("ffmpeg")
+    binary = shutil.which(current_app.config["FFMPEG_BINARY"])
     if not binary:
         raise RuntimeError("ffmpeg not found")
     if not _ffmpeg_version:

@@ -1,79 +1,465 @@
-"""The Socket.IO server: who a connection is, and which rooms it may join.
+"""The Socket.IO server: who a connection is, and which rooms it is in.
 
-A connection authenticates with ``auth: {"token": ...}`` (or the page's session cookie);
-a bad token is refused. Each signed-in connection joins its account's room. Redis keeps
-``sockets:<account_id>`` (the account's connection ids) so suspension and revocation can
-disconnect them from any process.
+A connection authenticates with ``auth: {"token": ...}`` (or the page's session cookie); a
+bad, revoked or suspended token is refused (``connect_error``); no credentials is an
+anonymous connection that may subscribe to public things only. Rooms are rebuilt from the
+account's state on every connect, so a reconnecting client resumes them:
+
+- ``account:<id>``: events for the account (notifications, media, moderation decisions);
+- ``feed:<author>:<segment>`` for each followed (and not muted) author, in the viewer's own
+  segment, for ``feed.new``;
+- ``page:<author>:<segment>`` and ``post:<id>`` for what the client subscribed to.
+
+Each process keeps its own connections in a local registry (sid -> viewer, token, rooms).
+Changes that concern a connection held by another process travel on the control channel
+(app/live.py): follows and blocks rebuild rooms, revoked tokens and suspended accounts close
+sockets, interest-targeted posts are matched against each local viewer's profile.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bson import ObjectId
 from flask import Flask, request, session
-from flask_socketio import join_room, leave_room
+from socketio.exceptions import ConnectionRefusedError as Refused
 
+from app import live, signals
+from app.accounts import service as accounts
+from app.accounts.models import Account
 from app.auth import account_for_token
-from app.extensions import redis_client, socketio
-from app.live import account_room, post_room
+from app.extensions import socketio
 
-MAX_ROOMS = 200
+log = logging.getLogger(__name__)
+
+NAMESPACE = "/"
+MAX_SUBSCRIPTIONS = 100  # post and page subscriptions per connection
+RATE_PER_SECOND = 20.0  # client events per connection, sustained
+RATE_BURST = 60.0
+MAX_REFUSED = 60  # rate-limited events in a row before the connection is closed
 
 
-def _sockets_key(account_id: object) -> str:
-    return f"sockets:{account_id}"
+@dataclass
+class Connection:
+    """What this process knows about one of its connections."""
+
+    sid: str
+    account_id: str | None = None
+    token: str | None = None
+    token_hash: str | None = None
+    profile: dict | None = None
+    segment: str = "default"
+    rooms: set[str] = field(default_factory=set)
+    pages: set[str] = field(default_factory=set)  # subscribed author ids
+    posts: dict[str, str] = field(default_factory=dict)  # subscribed post id -> author id
+    allowance: float = RATE_BURST
+    checked_at: float = field(default_factory=time.monotonic)
+    refused: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def allow_event(self) -> bool:
+        """A token bucket: floods are refused, then the connection is closed."""
+        now = time.monotonic()
+        self.allowance = min(RATE_BURST, self.allowance + (now - self.checked_at) * RATE_PER_SECOND)
+        self.checked_at = now
+        if self.allowance < 1:
+            self.refused += 1
+            return False
+        self.allowance -= 1
+        self.refused = 0
+        return True
+
+
+class Registry:
+    """This process's connections, by sid, by account and by token hash."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.by_sid: dict[str, Connection] = {}
+        self.by_account: dict[str, set[str]] = {}
+        self.by_token: dict[str, set[str]] = {}
+
+    def add(self, conn: Connection) -> None:
+        with self.lock:
+            self.by_sid[conn.sid] = conn
+            if conn.account_id:
+                self.by_account.setdefault(conn.account_id, set()).add(conn.sid)
+            if conn.token_hash:
+                self.by_token.setdefault(conn.token_hash, set()).add(conn.sid)
+
+    def remove(self, sid: str) -> Connection | None:
+        with self.lock:
+            conn = self.by_sid.pop(sid, None)
+            if conn is None:
+                return None
+            for index, key in ((self.by_account, conn.account_id), (self.by_token, conn.token_hash)):
+                if key and key in index:
+                    index[key].discard(sid)
+                    if not index[key]:
+                        del index[key]
+            return conn
+
+    def get(self, sid: str) -> Connection | None:
+        return self.by_sid.get(sid)
+
+    def of_account(self, account_id: str) -> list[Connection]:
+        with self.lock:
+            return [self.by_sid[s] for s in self.by_account.get(account_id, ()) if s in self.by_sid]
+
+    def of_tokens(self, hashes: set[str]) -> list[Connection]:
+        with self.lock:
+            sids = {s for h in hashes for s in self.by_token.get(h, ())}
+            return [self.by_sid[s] for s in sids if s in self.by_sid]
+
+    def all(self) -> list[Connection]:
+        with self.lock:
+            return list(self.by_sid.values())
+
+
+registry = Registry()
+_listener: dict[str, live.ControlListener] = {}
+_listener_lock = threading.Lock()
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
 
 
 def disconnect_account(account_id: object) -> None:
     """Close every live connection of the account, whichever process holds it."""
-    for sid in redis_client.smembers(_sockets_key(account_id)):
-        socketio.server.disconnect(sid, namespace="/")
-    redis_client.delete(_sockets_key(account_id))
+    live.disconnect_account(account_id)
+
+
+def local_count() -> int:
+    """Connections held by this process (health and benchmarks)."""
+    return len(registry.by_sid)
+
+
+# --- rooms ---------------------------------------------------------------------------------
+
+
+def _close(conn: Connection) -> None:
+    socketio.server.disconnect(conn.sid, namespace=NAMESPACE, ignore_queue=True)
+
+
+def _set_rooms(conn: Connection, wanted: set[str]) -> None:
+    server = socketio.server
+    for room in wanted - conn.rooms:
+        server.enter_room(conn.sid, room, namespace=NAMESPACE)
+    for room in conn.rooms - wanted:
+        server.leave_room(conn.sid, room, namespace=NAMESPACE)
+    conn.rooms = wanted
+
+
+def _resync(conn: Connection, account: Account | None = None) -> None:
+    """Rebuild the connection's rooms from the viewer's current follows, blocks and profile."""
+    from feed import audience, graph
+    from feed.live_events import feed_room, page_room
+
+    with conn.lock:
+        wanted: set[str] = set()
+        blocked: set[str] = set()
+        if conn.account_id:
+            account = account or accounts.get(conn.account_id)
+            if account is None or account.suspended:
+                _close(conn)
+                return
+            conn.profile = audience.profile_of(account)
+            conn.segment = audience.segment(conn.profile)
+            blocked = graph.blocked_by(conn.account_id)
+            authors = graph.following_ids(conn.account_id) - graph.hidden_ids(conn.account_id)
+            wanted.add(live.account_room(conn.account_id))
+            wanted |= {feed_room(author, conn.segment) for author in authors}
+        conn.pages -= blocked
+        conn.posts = {p: a for p, a in conn.posts.items() if a not in blocked}
+        wanted |= {page_room(author, conn.segment) for author in conn.pages}
+        wanted |= {live.post_room(post_id) for post_id in conn.posts}
+        _set_rooms(conn, wanted)
+
+
+def _revalidate(conn: Connection) -> None:
+    """After the control channel was down: close what was revoked meanwhile, resync the rest."""
+    if conn.token and account_for_token(conn.token) is None:
+        _close(conn)
+    else:
+        _resync(conn)
+
+
+# --- subscriptions -------------------------------------------------------------------------
+
+
+def _target(data: Any) -> tuple[str, str] | None:
+    """``{post_id}`` or ``{account_id}``: an ObjectId string, and nothing else."""
+    if not isinstance(data, dict) or len(data) != 1:
+        return None
+    kind, value = next(iter(data.items()))
+    if kind not in ("post_id", "account_id") or not isinstance(value, str):
+        return None
+    if len(value) != 24 or not ObjectId.is_valid(value):
+        return None
+    return kind, value
+
+
+def _viewer(conn: Connection) -> Account | None:
+    return accounts.get(conn.account_id) if conn.account_id else None
+
+
+def _may_see_post(conn: Connection, post_id: str) -> str | None:
+    """The post's author id if the viewer may see the post (the feed's visibility rule)."""
+    from feed import audience, graph, hydrate
+
+    item = hydrate.load([post_id]).get(post_id)
+    if item is None:
+        return None
+    viewer = _viewer(conn)
+    author = accounts.get(item["author_id"])
+    if viewer is not None and viewer.has_role("moderator") and author is not None:
+        return item["author_id"]
+    blocked = graph.blocked_by(viewer.id) if viewer is not None else set()
+    if hydrate.visible(item, viewer, audience.profile_of(viewer), author, blocked):
+        return item["author_id"]
+    return None
+
+
+def _may_see_account(conn: Connection, account_id: str) -> bool:
+    from feed import graph
+
+    author = accounts.get(account_id)
+    if author is None or author.suspended:
+        return False
+    return not (conn.account_id and account_id in graph.blocked_by(conn.account_id))
+
+
+def _error(code: str) -> dict:
+    return {"ok": False, "error": code}
+
+
+def subscribe(conn: Connection, data: Any) -> dict:
+    """Join a post's or an account page's room if the viewer may see it. Checked and joined
+    under the connection's lock, so a block arriving meanwhile cannot be overtaken."""
+    from feed.live_events import page_room
+
+    target = _target(data)
+    if target is None:
+        return _error("invalid_payload")
+    kind, ident = target
+    with conn.lock:
+        known = ident in conn.posts if kind == "post_id" else ident in conn.pages
+        if not known and len(conn.posts) + len(conn.pages) >= MAX_SUBSCRIPTIONS:
+            return _error("too_many_subscriptions")
+        if kind == "post_id":
+            author = _may_see_post(conn, ident)
+            if author is None:
+                return _error("not_found")
+            conn.posts[ident] = author
+            room = live.post_room(ident)
+        else:
+            if not _may_see_account(conn, ident):
+                return _error("not_found")
+            conn.pages.add(ident)
+            room = page_room(ident, conn.segment)
+        if room not in conn.rooms:
+            socketio.server.enter_room(conn.sid, room, namespace=NAMESPACE)
+            conn.rooms.add(room)
+    return {"ok": True}
+
+
+def unsubscribe(conn: Connection, data: Any) -> dict:
+    from feed.live_events import page_room
+
+    target = _target(data)
+    if target is None:
+        return _error("invalid_payload")
+    kind, ident = target
+    with conn.lock:
+        if kind == "post_id":
+            conn.posts.pop(ident, None)
+            room = live.post_room(ident)
+        else:
+            conn.pages.discard(ident)
+            room = page_room(ident, conn.segment)
+        if room in conn.rooms:
+            socketio.server.leave_room(conn.sid, room, namespace=NAMESPACE)
+            conn.rooms.discard(room)
+    return {"ok": True}
+
+
+# --- control messages (from any process, applied to this process's connections) ----------
+
+
+@live.on_control("resync")
+def _on_resync(message: dict) -> None:
+    for account_id in message.get("account_ids") or ():
+        for conn in registry.of_account(str(account_id)):
+            _resync(conn)
+
+
+@live.on_control("disconnect")
+def _on_disconnect(message: dict) -> None:
+    for conn in registry.of_account(str(message.get("account_id"))):
+        _close(conn)
+
+
+@live.on_control("revoke")
+def _on_revoke(message: dict) -> None:
+    doomed = registry.of_tokens(set(message.get("hashes") or ()))
+    if message.get("account_id"):
+        keep = message.get("keep")
+        doomed += [c for c in registry.of_account(message["account_id"]) if c.token_hash != keep]
+    for conn in doomed:
+        _close(conn)
+
+
+@live.on_control("emit_matching")
+def _on_emit_matching(message: dict) -> None:
+    from feed import audience
+
+    rule, rooms = message.get("audience"), message.get("rooms") or []
+    if not rooms:
+        return
+    server = socketio.server
+    for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, rooms)):
+        conn = registry.get(sid)
+        if conn is not None and audience.matches(rule, conn.profile):
+            server.emit(message["event"], message["payload"], to=sid, namespace=NAMESPACE,
+                        ignore_queue=True)
+
+
+def _ensure_listener(app: Flask) -> None:
+    """Start the control listener with the first connection (workers never need one)."""
+    if "control" in _listener:
+        return
+    with _listener_lock:
+        if "control" not in _listener:
+            listener = live.ControlListener(app, on_resubscribe=_revalidate_all)
+            _listener["control"] = listener.start()
+
+
+def _revalidate_all(app: Flask) -> None:
+    with app.app_context():
+        for conn in registry.all():
+            try:
+                _revalidate(conn)
+            except Exception:
+                log.exception("revalidating live connection %s failed", conn.sid)
+
+
+# --- the Socket.IO handlers -----------------------------------------------------------------
+
+
+def _credentials(auth: Any) -> str | None:
+    """The token from the ``auth`` payload, else from the page's session cookie."""
+    if auth is not None and not isinstance(auth, dict):
+        raise Refused("invalid_auth")
+    token = (auth or {}).get("token")
+    if token is None:
+        token = session.get("token")
+    if token is None:
+        return None
+    if not isinstance(token, str) or not token or len(token) > 200:
+        raise Refused("invalid_token")
+    return token
+
+
+def _connect(app: Flask, auth: Any) -> None:
+    token = _credentials(auth)
+    conn = Connection(sid=request.sid)
+    account = None
+    if token is not None:
+        account = account_for_token(token)
+        if account is None:
+            raise Refused("invalid_token")
+        conn.account_id, conn.token, conn.token_hash = str(account.id), token, token_hash(token)
+    _ensure_listener(app)
+    # registered before its rooms are computed: a follow made meanwhile reaches it either way
+    registry.add(conn)
+    _resync(conn, account)
 
 
 def init_app(app: Flask) -> None:
+    # Handle a connection's events one at a time on its own thread (no thread per event):
+    # a flood is rate-limited where it arrives instead of spawning threads.
+    socketio.server.async_handlers = False
+    _guard_packets(socketio.server)
+    signals.account_changed.connect(_on_account_changed, weak=False)
+    from feed import live_events
+
+    signals.post_saved.connect(live_events.on_post_saved, weak=False)
+
     @socketio.on("connect")
     def on_connect(auth=None):
-        token = auth.get("token") if isinstance(auth, dict) else None
-        token = token or session.get("token")
-        request.environ["fanhub.account_id"] = None
-        if not token:
-            return True  # anonymous: public things only
-        if not isinstance(token, str):
-            raise ConnectionRefusedError("invalid token")
-        account = account_for_token(token)
-        if account is None:
-            raise ConnectionRefusedError("invalid token")
-        request.environ["fanhub.account_id"] = str(account.id)
-        join_room(account_room(account.id))
-        redis_client.sadd(_sockets_key(account.id), request.sid)
+        if registry.get(request.sid) is not None:  # a client sent an event named "connect"
+            return _error("unknown_event")
+        try:
+            _connect(app, auth)
+        except Refused:
+            registry.remove(request.sid)
+            raise
+        except Exception:  # never let a failure accept the connection
+            log.exception("live connect failed")
+            registry.remove(request.sid)
+            raise Refused("unavailable") from None
         return True
 
     @socketio.on("disconnect")
     def on_disconnect(*_args):
-        account_id = request.environ.get("fanhub.account_id")
-        if account_id:
-            redis_client.srem(_sockets_key(account_id), request.sid)
-
-    def _room_for(data) -> str | None:
-        if not isinstance(data, dict):
-            return None
-        if isinstance(data.get("post_id"), str) and len(data["post_id"]) <= 40:
-            return post_room(data["post_id"])
-        if isinstance(data.get("account_id"), str) and len(data["account_id"]) <= 40:
-            return f"page:{data['account_id']}"
+        if socketio.server.manager.is_connected(request.sid, NAMESPACE):
+            return _error("unknown_event")  # an event named "disconnect", not a disconnect
+        registry.remove(request.sid)
         return None
 
+    def _handle(action, args: tuple) -> dict:
+        conn = registry.get(request.sid)
+        if conn is None:
+            return _error("not_connected")
+        if not conn.allow_event():
+            if conn.refused > MAX_REFUSED:
+                _close(conn)
+            return _error("rate_limited")
+        if len(args) != 1:
+            return _error("invalid_payload")
+        return action(conn, args[0])
+
     @socketio.on("subscribe")
-    def on_subscribe(data=None):
-        room = _room_for(data)
-        if room is None:
-            return {"ok": False, "error": "send {post_id} or {account_id}"}
-        join_room(room)
-        return {"ok": True}
+    def on_subscribe(*args):
+        return _handle(subscribe, args)
 
     @socketio.on("unsubscribe")
-    def on_unsubscribe(data=None):
-        room = _room_for(data)
-        if room is None:
-            return {"ok": False, "error": "send {post_id} or {account_id}"}
-        leave_room(room)
-        return {"ok": True}
+    def on_unsubscribe(*args):
+        return _handle(unsubscribe, args)
+
+    @socketio.on("*")
+    def on_unknown(event, *args):
+        return _handle(lambda conn, data: _error("unknown_event"), (None,))
+
+    @socketio.on_error_default
+    def on_error(exc):  # a handler failed: the client gets an error ack, the server goes on
+        log.error("live event failed: %r", exc, exc_info=exc)
+        return _error("server_error")
+
+
+def _guard_packets(server: Any) -> None:
+    """A packet Socket.IO cannot decode closes that client's connection (Engine.IO would log
+    a traceback per bad packet and keep reading: a cheap way to flood the logs)."""
+    decode = server.eio.handlers["message"]
+
+    def guarded(eio_sid: str, data: Any) -> None:
+        try:
+            return decode(eio_sid, data)
+        except Exception as exc:
+            log.warning("closing live connection %s after a malformed packet (%s)",
+                        eio_sid, type(exc).__name__)
+            server.eio.disconnect(eio_sid)
+            return None
+
+    server.eio.on("message", guarded)
+
+
+def _on_account_changed(account: Account, **_kwargs) -> None:
+    """A profile change can move the viewer to another segment: rebuild its rooms."""
+    live.rooms_changed(account.id)

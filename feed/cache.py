@@ -8,6 +8,7 @@ of one account land in one Redis Cluster slot.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -68,16 +69,41 @@ def score(created_at: datetime) -> int:
     return int(as_utc(created_at).timestamp() * 1000)
 
 
+def _loading_key(key: str) -> str:
+    """Marks a load in progress; in the same Redis Cluster slot as ``key``."""
+    return f"{key}:loading" if "{" in key else f"{{{key}}}:loading"
+
+
+# Store a loaded set only if no write touched it since the load began (the marker is gone
+# then): otherwise a follow written between the MongoDB read and the store would be missing
+# from the cached set for as long as the set lives.
+_STORE_IF_UNTOUCHED = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('SADD', KEYS[1], unpack(ARGV, 3))
+if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return 1
+"""
+
+
 def ensure_set(key: str, loader: Callable[[], Iterable[str]], ttl: int | None = None) -> None:
-    """Load ``key`` from MongoDB if Redis does not have it (any more)."""
-    if redis_client.exists(key):
-        return
-    members = [str(m) for m in loader()]
-    pipe = redis_client.pipeline()
-    pipe.sadd(key, SENTINEL, *members)
-    if ttl:
-        pipe.expire(key, ttl)
-    pipe.execute()
+    """Load ``key`` from MongoDB if Redis does not have it (any more).
+
+    Race-safe against writers: ``add_if_cached``/``remove_if_cached`` on a missing key
+    cancel a load in progress, so a load that read MongoDB before a write never stores a
+    set without it (the next reader loads again and sees the write).
+    """
+    marker = _loading_key(key)
+    for _ in range(3):  # a cancelled load is retried: it then reads MongoDB after the write
+        if redis_client.exists(key):
+            return
+        token = secrets.token_hex(8)
+        redis_client.set(marker, token, ex=60)
+        members = [str(m) for m in loader()]
+        if redis_client.eval(_STORE_IF_UNTOUCHED, 2, key, marker, token, ttl or 0, SENTINEL,
+                             *members):
+            return
 
 
 def set_members(key: str, loader: Callable[[], Iterable[str]]) -> set[str]:
@@ -92,14 +118,19 @@ def set_members(key: str, loader: Callable[[], Iterable[str]]) -> set[str]:
 
 _SADD_IF_EXISTS = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('SADD', KEYS[1], unpack(ARGV)) end
+redis.call('DEL', KEYS[2])
 return 0
 """
 
 
 def add_if_cached(key: str, *members: str) -> None:
-    """Keep a cached set in step with a write, without creating a partial set."""
-    redis_client.eval(_SADD_IF_EXISTS, 1, key, *members)
+    """Keep a cached set in step with a write, without creating a partial set (and cancel a
+    load of it in progress, which may have read MongoDB before this write)."""
+    redis_client.eval(_SADD_IF_EXISTS, 2, key, _loading_key(key), *members)
 
 
 def remove_if_cached(key: str, *members: str) -> None:
-    redis_client.srem(key, *members)
+    pipe = redis_client.pipeline()
+    pipe.srem(key, *members)
+    pipe.delete(_loading_key(key))
+    pipe.execute()

@@ -180,7 +180,8 @@ def account_campaigns(account: Account, limit: int = 20, cursor: str | None = No
     """The merchant's campaigns, active first; other accounts have none."""
     bound = decode_cursor(cursor)
     if bound is not None and (not isinstance(bound, list) or len(bound) != 3
-                              or not all(isinstance(v, int) for v in bound[:2])):
+                              or not all(isinstance(v, int) for v in bound[:2])
+                              or not isinstance(bound[2], str)):
         raise ApiError(400, "invalid_cursor", "cursor is not valid",
                        {"cursor": ["not a cursor of this list"]})
     if account.kind != "merchant":

@@ -83,6 +83,7 @@ def follow(follower: Account, target_ref: str) -> dict:
     from feed import notifications, timeline
 
     timeline.merge_author(follower.id, target.id)
+    _live_rooms(follower.id)
     notifications.notify(target.id, "follow", follower)
     return {"following": True, "followers_count": target.followers_count}
 
@@ -99,7 +100,15 @@ def unfollow(follower: Account, target_ref: str) -> dict:
         from feed import timeline
 
         timeline.drop_author(follower.id, target.id)
+        _live_rooms(follower.id)
     return {"following": False, "followers_count": target.followers_count}
+
+
+def _live_rooms(*account_ids: object) -> None:
+    """Connected sockets of these accounts join or leave feed rooms (any web process)."""
+    from app import live
+
+    live.rooms_changed(*account_ids)
 
 
 def drop_follow(follower_id: object, followee_id: object) -> None:
@@ -143,4 +152,5 @@ def set_block(account: Account, target_ref: str, kind: str, on: bool) -> dict:
     else:
         Block.objects(account=account.id, target=target.id, kind=kind).delete()
     redis_client.delete(cache.hidden_key(account.id), cache.blocked_by_key(target.id))
+    _live_rooms(account.id, target.id)
     return {"blocked" if kind == "block" else "muted": on, "account_id": str(target.id)}

@@ -1,19 +1,29 @@
 """The feed's live events: new posts, counts and comments, pushed over Socket.IO.
 
-``feed.new`` goes to rooms per author and segment (``feed:{author}:{segment}``) rather than
-one emit per follower: a connection joins the rooms of the authors it follows, for its own
-segment, so a post targeted at women reaches only the female segment rooms. Count changes are
-coalesced: a burst of likes sends one ``post.counts`` per post per ``COUNTS_EVERY`` seconds.
+``feed.new`` is emitted once, as soon as a post is published (a ``post_saved`` receiver),
+not after the fan-out's timeline writes. It goes to rooms per author and segment
+(``feed:{author}:{segment}``) rather than one emit per follower: a connection joins the
+rooms of the authors it follows, for its own segment, so a post targeted at women reaches
+only the female segment rooms. Interest rules cannot be rooms: such a post crosses Redis once
+and each web process checks its own viewers' profiles (``app.live.emit_matching``). The
+post's ``cursor`` lets a client that was offline catch up over REST (``?after=``). Count
+changes are coalesced: a burst of likes sends one ``post.counts`` per post per
+``COUNTS_EVERY`` seconds.
 """
 
 from __future__ import annotations
+
+import logging
 
 from app import live
 from app.extensions import redis_client
 from feed import hydrate
 
+log = logging.getLogger(__name__)
+
 SEGMENTS = ("female", "male", "default")
 COUNTS_EVERY = 0.5
+PUBLISHED_MARKER_SECONDS = 7 * 24 * 3600
 
 
 def feed_room(author_id: object, segment: str) -> str:
@@ -25,25 +35,59 @@ def page_room(author_id: object, segment: str) -> str:
 
 
 def _segments_for(rule: dict | None) -> list[str]:
-    """Segments whose viewers might match the audience (interest rules are checked per viewer
-    on catch-up; live, an interest-targeted post goes to no segment room)."""
-    if not rule:
-        return list(SEGMENTS)
-    if rule.get("interests_any"):
-        return []
-    return [rule["gender"]]
+    """Segment rooms whose viewers might match the audience (gender is a segment; interests
+    are checked per viewer by the process that holds the connection)."""
+    if rule and rule.get("gender"):
+        return [rule["gender"]] if rule["gender"] in SEGMENTS else []
+    return list(SEGMENTS)
+
+
+def on_post_saved(post, before: str | None = None, **_kwargs) -> None:
+    """A post just became published (created, approved, its video ready): tell online
+    followers now, where the change happens, instead of after the fan-out job's timeline
+    writes (seconds for a large pushed author). The job calls ``post_published`` too, as a
+    fallback; only the first call emits."""
+    if post.status != "published" or before == "published":
+        return
+    try:
+        post_published(str(post.id))
+    except Exception:  # the fan-out job will try again
+        log.exception("live events for post %s failed", post.id)
 
 
 def post_published(post_id: str) -> None:
-    """``feed.new`` to online followers and ``account.post`` to page subscribers."""
+    """``feed.new`` to online followers and ``account.post`` to page subscribers who may see
+    the post, whether the author is pushed or pulled: one emit per audience, not per viewer.
+    The author's own connections get ``feed.new`` too (their home feed shows their posts).
+    Emitted once per post, however many times this is called."""
     item = hydrate.load([post_id]).get(post_id)
     if item is None or item["status"] != "published":
         return
+    marker = f"live-published:{post_id}"
+    if not redis_client.set(marker, 1, nx=True, ex=PUBLISHED_MARKER_SECONDS):
+        return
+    try:
+        _emit_published(post_id, item)
+    except Exception:
+        redis_client.delete(marker)  # not sent: let the next call (the job) send it
+        raise
+
+
+def _emit_published(post_id: str, item: dict) -> None:
     post = hydrate.posts_json([post_id], None, check=False)[0]
-    cursor = post["cursor"]
-    for segment in _segments_for(item["audience"]):
-        live.emit("feed.new", {"post": post, "cursor": cursor}, feed_room(item["author_id"], segment))
-        live.emit("account.post", {"post": post}, page_room(item["author_id"], segment))
+    author, rule = item["author_id"], item["audience"]
+    new = {"post": post, "cursor": post["cursor"]}
+    segments = _segments_for(rule)
+    feed_rooms = [feed_room(author, segment) for segment in segments]
+    page_rooms = [page_room(author, segment) for segment in segments]
+    if rule and rule.get("interests_any"):
+        live.emit_matching("feed.new", new, feed_rooms, rule)
+        live.emit_matching("account.post", {"post": post}, page_rooms, rule)
+        live.emit("feed.new", new, live.account_room(author))
+        return
+    live.emit("feed.new", new, [*feed_rooms, live.account_room(author)])
+    if page_rooms:
+        live.emit("account.post", {"post": post}, page_rooms)
 
 
 def counts_changed(post_id: str) -> None:

@@ -100,7 +100,11 @@ def _login_username() -> str:
     except RecursionError:  # hostile nesting: the view answers 400
         data = None
     username = data.get("username") if isinstance(data, dict) else None
-    return f"user:{str(username).casefold()[:100]}" if username else f"ip:{request.remote_addr}"
+    if not username:
+        return f"ip:{request.remote_addr}"
+    # a lone surrogate cannot go to Redis as UTF-8: escape it (the view then answers 400)
+    name = str(username).casefold()[:100].encode("utf-8", "backslashreplace").decode()
+    return f"user:{name}"
 
 
 def limit(group: str) -> Callable:

@@ -48,7 +48,9 @@ class AccountUpdateSchema(Schema):
     avatar_media_id = fields.String(allow_none=True, validate=validate.Length(max=40))
     profile = fields.Nested(ProfileSchema)
     page_layout = fields.Dict(
-        keys=fields.String(validate=validate.Length(1, 40)),
+        # segment names only: a "$" or "." key is a MongoDB operator or path, not a field
+        keys=fields.String(validate=validate.Regexp(
+            r"^[A-Za-z0-9_-]{1,40}$", error="a segment name: 1-40 letters, digits, _ or -")),
         values=fields.List(fields.String(validate=validate.OneOf(SECTIONS)),
                            validate=validate.Length(max=len(SECTIONS))),
         validate=validate.Length(max=20),

@@ -63,6 +63,15 @@ def revoke(raw: str) -> None:
     token_hash = _hash(raw)
     Token.objects(token_hash=token_hash).delete()
     redis_client.delete(f"tok:{token_hash}")
+    _close_sockets([token_hash])
+
+
+def _close_sockets(hashes: list[str], account_id: object | None = None,
+                   keep_hash: str | None = None) -> None:
+    """Live sockets opened with a revoked token close too, in whichever process holds them."""
+    from app import live
+
+    live.tokens_revoked(hashes, account_id=account_id, keep_hash=keep_hash)
 
 
 def revoke_all(account_id: object, keep: str | None = None) -> None:
@@ -80,3 +89,4 @@ def revoke_all(account_id: object, keep: str | None = None) -> None:
         pipe.delete(*[f"tok:{h}" for h in hashes])
         pipe.srem(f"acct-tokens:{account_id}", *hashes)
         pipe.execute()
+    _close_sockets(sorted(hashes), account_id=account_id, keep_hash=keep_hash)

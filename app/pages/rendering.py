@@ -84,7 +84,9 @@ def poster_of(post: dict) -> str | None:
     return None
 
 
-def render(template: str, status: int = 200, **context: Any) -> Response:
+def render(template: str, status: int = 200, /, **context: Any) -> Response:
+    """The page with its HTTP status; ``status`` is positional so a template variable of that
+    name (the moderation queue's filter) never becomes the HTTP status."""
     return make_response(render_template(template, **context), status)
 
 

@@ -1,0 +1,1 @@
+"""The load test: a realistic mix through the production-style server (``make proof``)."""

@@ -1,0 +1,109 @@
+"""Realtime factor of the media job on a 60 s 1080p30 clip, with the job's peak memory.
+
+    .venv/bin/python bench/media_realtime.py [--seconds 60]
+
+Runs the real job (``media.service.process``: fetch the original from local storage, probe,
+one ffmpeg run for four rungs + HLS + poster, store every output, mark ready) inside this
+process, the way a worker runs it, and samples the resident memory of this process plus its
+ffmpeg child every 20 ms. Realtime factor = clip seconds / wall seconds (target >= 1.2x).
+Two sources: a phone-like one (all four rungs encoded) and one that already meets the
+output rules (top rung stream-copied). The floor, in the same run on the same clip: a minimal
+hand-written split command (decode once, four scales, four x264 ``veryfast`` encodes to four
+MP4s; no HLS, no poster, no keyframe rules, no bitrate caps).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from media_common import PeakRss, mb, source
+
+
+def _cpu() -> float:
+    """User + system seconds of this process and its finished children (ffmpeg)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def handwritten(clip: Path, out: Path) -> tuple[float, float]:
+    """The floor: one minimal split run, the way one would type it."""
+    out.mkdir(parents=True, exist_ok=True)
+    graph = ("[0:v]split=4[a][b][c][d];[b]scale=1280:720[b2];[c]scale=854:480[c2];"
+             "[d]scale=640:360[d2]")
+    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-i", str(clip), "-filter_complex", graph]
+    for label, name in (("[a]", "1080"), ("[b2]", "720"), ("[c2]", "480"), ("[d2]", "360")):
+        cmd += ["-map", label, "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast",
+                "-c:a", "copy", str(out / f"{name}.mp4")]
+    start = time.perf_counter()
+    cpu = _cpu()
+    subprocess.run(cmd, check=True)
+    return time.perf_counter() - start, _cpu() - cpu
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=int, default=60)
+    args = parser.parse_args()
+    clips = {kind: source(kind, args.seconds) for kind in ("phone", "compliant")}
+
+    from bson import ObjectId
+
+    from app import create_app
+    from media import service
+
+    var = Path(tempfile.mkdtemp(prefix="bench-media-rt-"))
+    app = None
+    try:
+        app = create_app(VAR_DIR=str(var), MEDIA_DIR=str(var / "media"),
+                         UPLOAD_DIR=str(var / "uploads"), SEARCH_DIR=str(var / "search"),
+                         EMBEDDED_WORKER=False, DEMO_DATA=False, SECRET_KEY="bench")
+        with app.app_context():
+            options = service.transcode_options()
+            print(f"{args.seconds} s 1080p30 clips, four rungs, x264 {options.preset}, "
+                  f"{options.threads} threads per encoder, nice {options.nice}, "
+                  f"{os.cpu_count()} cores")
+            for kind, clip in clips.items():
+                media = service._new_media(ObjectId(), "video", clip.name, clip.stat().st_size)
+                media.original_key = f"originals/{media.id}/original.mp4"
+                copy = var / "original.mp4"
+                shutil.copyfile(clip, copy)
+                service.storage().put_file(media.original_key, copy, move=True)
+                media.save()
+                cpu = _cpu()
+                with PeakRss() as memory:
+                    start = time.perf_counter()
+                    status = service.process(str(media.id))
+                    wall = time.perf_counter() - start
+                cpu = _cpu() - cpu
+                media = service.get(str(media.id))
+                assert status == "ready", media.error
+                copied = [r.name for r in media.renditions if r.copied]
+                floor, floor_cpu = handwritten(clip, var / "handwritten")
+                print(f"{kind:9s} rungs {','.join(r.name for r in media.renditions)}"
+                      f"{' (copied: ' + ','.join(copied) + ')' if copied else ''}: "
+                      f"{wall:6.1f} s wall, realtime factor {args.seconds / wall:.2f}x "
+                      f"(target >= 1.2x); {cpu:.0f} CPU-s, i.e. {cpu / args.seconds:.2f} CPU-s "
+                      f"per second of video, {2 * args.seconds / cpu:.2f}x realtime on two "
+                      f"otherwise idle cores; peak memory worker+ffmpeg {mb(memory.peak)} "
+                      f"(worker before the job {mb(memory.baseline)}); hand-written split run "
+                      f"{floor:.1f} s ({args.seconds / floor:.2f}x realtime, {floor_cpu:.0f} "
+                      f"CPU-s), job/hand-written = {wall / floor:.2f} wall, "
+                      f"{cpu / floor_cpu:.2f} CPU; load average "
+                      f"{os.getloadavg()[0]:.1f}")
+    finally:
+        server = app.extensions.get("redis_server") if app else None
+        if server:
+            server.stop()
+        shutil.rmtree(var, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,488 @@
+"""The media service: intake, the processing job, and the contract's JSON.
+
+Views, jobs and other packages call these functions; nothing else touches Media documents.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from flask import current_app
+
+from app import signals
+from app.errors import ApiError
+from app.times import iso, utcnow
+from media.models import Media, Rendition
+from media.probe import Limits, MediaRejected, probe
+from media.storage import ObjectNotFound, StorageError, TransientStorageError, storage_from_config
+from media.transcode import Options, TranscodeError, transcode
+from media.tus import UploadStore
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 1.0
+# What each HTTP status means for a rejected upload at intake.
+_STATUS = {"unsupported_format": 415, "too_large": 413, "corrupt": 422}
+
+
+# ---------------------------------------------------------------- settings and singletons
+
+
+def _setting(name: str, default: Any) -> Any:
+    value = current_app.config.get(name)
+    return default if value in (None, "") else value
+
+
+def storage():
+    """The configured backend (built once per app)."""
+    ext = current_app.extensions
+    if "media_storage" not in ext:
+        ext["media_storage"] = storage_from_config(current_app.config)
+    return ext["media_storage"]
+
+
+def upload_store() -> UploadStore:
+    ext = current_app.extensions
+    if "media_uploads" not in ext:
+        ext["media_uploads"] = UploadStore(
+            Path(current_app.config["UPLOAD_DIR"]) / "tus",
+            ttl_seconds=int(_setting("MEDIA_UPLOAD_TTL_SECONDS", 24 * 3600)))
+    return ext["media_uploads"]
+
+
+def incoming_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / "incoming"
+
+
+def limits() -> Limits:
+    return Limits(max_seconds=float(current_app.config["MEDIA_MAX_SECONDS"]))
+
+
+def transcode_options() -> Options:
+    defaults = Options()
+    return Options(
+        ffmpeg=current_app.config["FFMPEG_BINARY"],
+        ffprobe=current_app.config["FFPROBE_BINARY"],
+        preset=_setting("MEDIA_X264_PRESET", defaults.preset),
+        threads=int(_setting("MEDIA_FFMPEG_THREADS", defaults.threads)),
+        nice=int(_setting("MEDIA_FFMPEG_NICE", defaults.nice)),
+        timeout=float(_setting("MEDIA_TRANSCODE_TIMEOUT", defaults.timeout)),
+        max_seconds=float(current_app.config["MEDIA_MAX_SECONDS"]),
+    )
+
+
+# ---------------------------------------------------------------- lookups and JSON
+
+
+def get(media_id: str) -> Media | None:
+    try:
+        return Media.objects(id=ObjectId(str(media_id))).first()
+    except (InvalidId, TypeError):
+        return None
+
+
+def get_visible(media_id: str, viewer: Any | None) -> Media:
+    """Anyone sees ready media; the owner also sees it processing or failed; else 404."""
+    media = get(media_id)
+    if media is None or (media.status != "ready" and (
+            viewer is None or str(viewer.id) != str(media.owner))):
+        raise ApiError(404, "not_found", "no such media")
+    return media
+
+
+def _url(key: str | None) -> str | None:
+    return storage().url(key) if key else None
+
+
+def media_json(media: Media) -> dict:
+    """The contract's Media (plus ``url``/``thumbnail_url`` for images, ``has_audio``)."""
+    data = {
+        "id": str(media.id),
+        "type": media.type,
+        "status": media.status,
+        "progress": media.progress,
+        "duration": media.duration,
+        "width": media.width,
+        "height": media.height,
+        "poster_url": None,
+        "renditions": [],
+        "hls_url": None,
+        "error": dict(media.error) if media.error else None,
+        "created_at": iso(media.created_at),
+    }
+    if media.status == "ready":
+        if media.type == "video":
+            data.update(
+                poster_url=_url(media.poster_key), hls_url=_url(media.hls_key),
+                has_audio=media.has_audio,
+                renditions=[{"name": r.name, "width": r.width, "height": r.height,
+                             "bitrate": r.bitrate, "url": _url(r.key)} for r in media.renditions],
+            )
+        else:
+            data.update(url=_url(media.image_key), thumbnail_url=_url(media.thumbnail_key),
+                        poster_url=_url(media.thumbnail_key))
+    return data
+
+
+def media_json_many(ids: list[str]) -> list[dict]:
+    """Media JSON in the order of ``ids``; unknown ids are skipped."""
+    object_ids = []
+    for media_id in ids:
+        try:
+            object_ids.append(ObjectId(str(media_id)))
+        except (InvalidId, TypeError):
+            continue
+    found = {str(m.id): m for m in Media.objects(id__in=object_ids)}
+    return [media_json(found[str(i)]) for i in ids if str(i) in found]
+
+
+def media_url(media_id: str) -> str | None:
+    """A picture for the media (avatars): the image itself, or a video's poster."""
+    media = get(media_id)
+    if media is None or media.status != "ready":
+        return None
+    return _url(media.image_key or media.poster_key)
+
+
+def media_state(account: Any, media_ids: list[str]) -> str:
+    """``ready`` when all are ready, else ``processing``; 400 for ids that are not the
+    account's or that failed (a post cannot be made from them)."""
+    objs = {str(m.id): m for m in Media.objects(
+        id__in=[ObjectId(i) for i in media_ids if ObjectId.is_valid(str(i))])}
+    problems = {}
+    for media_id in media_ids:
+        media = objs.get(str(media_id))
+        if media is None or str(media.owner) != str(account.id):
+            problems[str(media_id)] = "no such media of yours"
+        elif media.status == "failed":
+            problems[str(media_id)] = f"media failed: {(media.error or {}).get('code', 'failed')}"
+    if problems:
+        raise ApiError(400, "validation_error", "some media cannot be used",
+                       {"media_ids": [f"{k}: {v}" for k, v in problems.items()]})
+    return "ready" if all(objs[str(i)].status == "ready" for i in media_ids) else "processing"
+
+
+# ---------------------------------------------------------------- intake
+
+
+def _new_media(owner_id: Any, kind: str, filename: str, size: int) -> Media:
+    media_id = ObjectId()
+    return Media(id=media_id, owner=ObjectId(str(owner_id)), type=kind, status="processing",
+                 prefix=f"media/{media_id}-{secrets.token_hex(8)}", original_name=filename,
+                 size_bytes=size)
+
+
+def create_from_file(owner_id: Any, path: Path, filename: str, kind: str, container: str,
+                     upload_id: str | None = None) -> Media:
+    """Turn a received file into Media; the file is consumed (moved or deleted).
+
+    Videos: the original is stored, then the Media is saved and the job queued (202 comes
+    only after the original is safe). Images: verified and re-encoded right here.
+    """
+    size = path.stat().st_size
+    media = _new_media(owner_id, kind, filename, size)
+    media.upload_id = upload_id
+    try:
+        if kind == "image":
+            _store_image(media, path)
+            media.save()
+            return media
+        ext = {"mov": "mp4", "matroska": "mkv", "avi": "avi"}.get(container, "bin")
+        media.original_key = f"originals/{media.id}-{secrets.token_hex(8)}/original.{ext}"
+        try:
+            storage().put_file(media.original_key, path, move=True)
+        except StorageError as exc:
+            log.warning("storing original failed: %s", exc)
+            raise _storage_down() from None
+        media.save()
+    finally:
+        path.unlink(missing_ok=True)
+    enqueue(media)
+    return media
+
+
+def _storage_down() -> ApiError:
+    return ApiError(503, "storage_unavailable", "storage is unavailable, try again")
+
+
+def _store_image(media: Media, path: Path) -> None:
+    from media.images import process_image
+
+    with tempfile.TemporaryDirectory(prefix="media-img-") as tmp:
+        try:
+            result = process_image(path, tmp)
+        except MediaRejected as exc:
+            raise ApiError(_STATUS.get(exc.code, 422), exc.code, exc.message) from None
+        media.image_key = f"{media.prefix}/{result.image}"
+        media.thumbnail_key = f"{media.prefix}/{result.thumbnail}"
+        try:
+            storage().put_file(media.image_key, Path(tmp) / result.image,
+                               content_type=result.content_type)
+            storage().put_file(media.thumbnail_key, Path(tmp) / result.thumbnail)
+        except StorageError:
+            raise _storage_down() from None
+    media.width, media.height = result.width, result.height
+    media.status, media.progress, media.ready_at = "ready", 100, utcnow()
+
+
+def create_from_upload(account: Any, upload_id: str) -> Media:
+    """``POST /media {upload_id}``: a finished tus upload becomes media (once)."""
+    store = upload_store()
+    upload = store.get(upload_id)
+    if upload is None:
+        raise ApiError(404, "not_found", "no such upload")
+    if upload.owner != str(account.id):
+        raise ApiError(403, "forbidden", "this upload is not yours")
+    from media.probe import sniff_file
+    from media.tus import TusError
+
+    try:
+        with store.locked(upload):  # two claims at once make one media
+            upload = store.get(upload.id) or upload
+            if upload.media_id:
+                existing = get(upload.media_id)
+                if existing is None:
+                    raise ApiError(404, "not_found", "this upload was used and is gone")
+                return existing
+            if upload.offset != upload.length:
+                raise ApiError(409, "upload_incomplete",
+                               f"the upload has {upload.offset} of {upload.length} bytes")
+            if upload.length == 0:
+                raise ApiError(400, "validation_error", "the upload is empty")
+            kind = sniff_file(upload.data_path)
+            if kind is None:
+                store.delete(upload)
+                raise ApiError(415, "unsupported_format", "not a supported video or image")
+            media = create_from_file(account.id, upload.data_path,
+                                     upload.metadata.get("filename", ""), kind[0], kind[1],
+                                     upload_id=upload.id)
+            store.claim(upload, str(media.id))
+            return media
+    except TusError as exc:
+        raise ApiError(exc.status, exc.code, exc.message) from None
+
+
+def enqueue(media: Media) -> None:
+    from media.tasks import process_media
+
+    try:
+        process_media.apply_async(args=[str(media.id)], queue="media")
+    except Exception as exc:  # broker down: the media stays processing; a re-queue sweep fixes it
+        log.error("could not queue media %s: %s", media.id, exc)
+
+
+# ---------------------------------------------------------------- the processing job
+
+
+def _emit(event: str, media: Media, payload: dict) -> None:
+    """The contract's media events, to the owner's room."""
+    try:
+        from app.live import account_room, emit
+
+        emit(event, payload, room=account_room(media.owner))
+    except Exception:  # live updates are best effort; the job's result is in the database
+        log.exception("emitting %s failed", event)
+
+
+class _Progress:
+    """Throttled progress: the database and a ``media.progress`` event at most once a second."""
+
+    def __init__(self, app: Any, media: Media) -> None:
+        self.app, self.media = app, media
+        self.last_time, self.last_value = 0.0, media.progress
+        self.lock = threading.Lock()
+
+    def __call__(self, fraction: float) -> None:
+        value = max(0, min(99, int(fraction * 95)))
+        now = time.monotonic()
+        with self.lock:
+            if value <= self.last_value or now - self.last_time < PROGRESS_EVERY_SECONDS:
+                return
+            self.last_time, self.last_value = now, value
+        with self.app.app_context():
+            Media.objects(id=self.media.id, status="processing").update_one(
+                set__progress=value, set__updated_at=utcnow())
+            _emit("media.progress", self.media, {"media_id": str(self.media.id),
+                                                 "status": "processing", "progress": value})
+
+
+def fail(media: Media, code: str, message: str) -> None:
+    media.status, media.error = "failed", {"code": code, "message": message[:500]}
+    media.updated_at = utcnow()
+    media.save()
+    _send(signals.media_failed, media)
+    _emit("media.failed", media, {"media_id": str(media.id), "error": dict(media.error)})
+
+
+def _lock(media_id: str, seconds: int):
+    """A Redis lock so two deliveries of one job never transcode at the same time."""
+    redis = current_app.extensions.get("redis")
+    if redis is None:
+        return None
+    key = f"media:job:{media_id}"
+    token = secrets.token_hex(8)
+    if not redis.set(key, token, nx=True, ex=seconds):
+        return False
+    return key, token
+
+
+def _unlock(lock: Any) -> None:
+    if lock:
+        key, token = lock
+        redis = current_app.extensions["redis"]
+        if redis.get(key) == token:
+            redis.delete(key)
+
+
+def process(media_id: str, progress: Callable[[float], None] | None = None) -> str:
+    """The job: probe, transcode in one run, store outputs, mark ready (or failed).
+
+    Idempotent: a ready or failed media is left alone; a re-run of an unfinished one
+    removes what an earlier run stored and writes the same keys again. Raises
+    ``TransientStorageError`` (the task retries); bad files end as ``failed``, not errors.
+    Returns the media's final status.
+    """
+    media = get(media_id)
+    if media is None or media.type != "video" or media.status != "processing":
+        return media.status if media else "missing"
+    options = transcode_options()
+    lock = _lock(media_id, int(options.timeout) + 600)
+    if lock is False:
+        return "busy"  # another delivery is working on it
+    app = current_app._get_current_object()
+    tracker = progress or _Progress(app, media)
+    try:
+        Media.objects(id=media.id).update_one(inc__attempts=1)
+        work_root = _setting("MEDIA_WORK_DIR", None)
+        if work_root:
+            Path(work_root).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="media-job-", dir=work_root) as tmp:
+            try:
+                with storage().local_copy(media.original_key) as source:
+                    info = probe(source, limits(), ffprobe=options.ffprobe)
+                    result = transcode(info, Path(tmp) / "out", options, on_progress=tracker)
+            except ObjectNotFound:
+                fail(media, "corrupt", "the original upload is missing")
+                return "failed"
+            except MediaRejected as exc:
+                fail(media, exc.code, exc.message)
+                return "failed"
+            except TranscodeError as exc:
+                fail(media, exc.code, exc.message)
+                return "failed"
+            _store_outputs(media, Path(tmp) / "out", result)
+    finally:
+        _unlock(lock)
+    media = get(media_id)
+    if media is None or media.status != "processing":
+        return media.status if media else "missing"
+    media.duration, media.width, media.height = result.duration, result.width, result.height
+    media.fps, media.has_audio = result.fps, result.has_audio
+    media.status, media.progress, media.error = "ready", 100, None
+    media.ready_at = media.updated_at = utcnow()
+    media.save()
+    _send(signals.media_ready, media)
+    _emit("media.ready", media, {"media": media_json(media)})
+    return "ready"
+
+
+def _send(signal: Any, media: Media) -> None:
+    """Tell other packages (the feed publishes waiting posts); their failure is not ours."""
+    try:
+        signal.send(media)
+    except Exception:
+        log.exception("a %s receiver failed for media %s", signal.name, media.id)
+
+
+def _store_outputs(media: Media, out: Path, result: Any) -> None:
+    """Upload every output under the media's prefix: segments and files first, playlists
+    next, the master last, so a reader never finds a playlist naming a missing file."""
+    store = storage()
+    store.delete_prefix(media.prefix)
+    files = result.files()
+    playlists = [f for f in files if f.endswith(".m3u8") and f != result.master]
+    for name in [f for f in files if not f.endswith(".m3u8")] + playlists + [result.master]:
+        store.put_file(f"{media.prefix}/{name}", out / name)
+    media.renditions = [
+        Rendition(name=r.name, width=r.width, height=r.height, bitrate=r.bitrate,
+                  peak_bitrate=r.peak_bitrate, codecs=r.codecs, key=f"{media.prefix}/{r.mp4}",
+                  playlist_key=f"{media.prefix}/{r.playlist}", copied=r.copied)
+        for r in result.renditions]
+    media.poster_key = f"{media.prefix}/{result.poster}"
+    media.hls_key = f"{media.prefix}/{result.master}"
+    Media.objects(id=media.id, status="processing").update_one(
+        set__renditions=media.renditions, set__poster_key=media.poster_key,
+        set__hls_key=media.hls_key, set__progress=99)
+
+
+def give_up(media_id: str, code: str, message: str) -> None:
+    """A job that cannot finish (retries exhausted, unexpected error) fails the media."""
+    media = get(media_id)
+    if media is not None and media.status == "processing":
+        fail(media, code, message)
+
+
+# ---------------------------------------------------------------- housekeeping
+
+
+def expire_uploads() -> int:
+    """Remove abandoned tus uploads and stale multipart leftovers."""
+    removed = upload_store().expire()
+    cutoff = time.time() - 24 * 3600
+    folder = incoming_dir()
+    if folder.is_dir():
+        for part in folder.glob("*.part"):
+            if part.stat().st_mtime < cutoff:
+                part.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def requeue_stuck() -> int:
+    """Queue again videos whose job was lost (broker down at intake, worker gone for good);
+    after three attempts the media fails instead."""
+    from datetime import timedelta
+
+    redis = current_app.extensions.get("redis")
+    cutoff = utcnow() - timedelta(seconds=transcode_options().timeout + 900)
+    count = 0
+    for media in Media.objects(status="processing", type="video", updated_at__lt=cutoff):
+        if redis is not None and redis.exists(f"media:job:{media.id}"):
+            continue
+        if media.attempts >= 3:
+            fail(media, "transcode_failed", "processing did not finish after 3 attempts")
+            continue
+        Media.objects(id=media.id).update_one(set__updated_at=utcnow())
+        enqueue(media)
+        count += 1
+    return count
+
+
+def delete_account_media(account_id: Any) -> int:
+    """The account is going: its media and every stored file of it go too."""
+    count = 0
+    for media in Media.objects(owner=ObjectId(str(account_id))):
+        try:
+            storage().delete_prefix(media.prefix)
+            if media.original_key:
+                storage().delete_prefix(media.original_key.rsplit("/", 1)[0])
+        except StorageError:
+            log.exception("deleting files of media %s failed", media.id)
+        media.delete()
+        count += 1
+    return count
+
+
+__all__ = [
+    "TransientStorageError", "create_from_file", "create_from_upload", "get", "get_visible",
+    "media_json", "media_json_many", "media_state", "media_url", "process",
+]

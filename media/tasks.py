@@ -1,0 +1,60 @@
+"""Celery jobs of the media package, on the ``media`` queue.
+
+``process_media`` acknowledges late (a killed worker's job is delivered again; the broker's
+visibility timeout is above the job's hard limit) and is idempotent. It retries only when
+storage fails in a way that may pass; a bad file ends as a failed media, never a retry.
+Celery's own time limits do not work in the embedded thread pool, so the hard limit is
+enforced on the ffmpeg child (``MEDIA_TRANSCODE_TIMEOUT``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from media.storage import TransientStorageError
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 5
+
+
+@shared_task(bind=True, name="media.tasks.process_media", queue="media", acks_late=True,
+             reject_on_worker_lost=True, max_retries=MAX_RETRIES, ignore_result=True)
+def process_media(self, media_id: str) -> str:
+    from media import service
+
+    try:
+        return service.process(media_id)
+    except TransientStorageError as exc:
+        if self.request.retries >= MAX_RETRIES:
+            service.give_up(media_id, "storage_unavailable", f"storage kept failing: {exc}")
+            return "failed"
+        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries)) from exc
+    except Exception as exc:  # a bug must not leave the media processing forever
+        log.exception("processing media %s failed", media_id)
+        service.give_up(media_id, "transcode_failed", f"processing failed: {type(exc).__name__}")
+        return "failed"
+
+
+@shared_task(name="media.tasks.expire_uploads", queue="media", ignore_result=True)
+def expire_uploads() -> int:
+    from media import service
+
+    return service.expire_uploads()
+
+
+@shared_task(name="media.tasks.delete_account_media", queue="media", acks_late=True,
+             ignore_result=True)
+def delete_account_media(account_id: str) -> int:
+    from media import service
+
+    return service.delete_account_media(account_id)
+
+
+@shared_task(name="media.tasks.requeue_stuck", queue="media", ignore_result=True)
+def requeue_stuck() -> int:
+    from media import service
+
+    return service.requeue_stuck()

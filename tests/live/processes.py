@@ -1,0 +1,106 @@
+"""Separate OS processes for the cross-process live tests: gunicorn web servers (the
+production ``gunicorn.conf.py``, with its gthread or gevent worker; websockets through
+simple-websocket) and a worker-like emitter (``worker_process.py``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from app.redis_server import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(redis_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "ELASTICSEARCH_URL")}
+    env.update(REDIS_URL=redis_url, SECRET_KEY="test-secret", VAR_DIR=str(var_dir),
+               PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+class WebProcess:
+    """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free port, sharing ``redis_url``."""
+
+    def __init__(self, redis_url: str, var_dir: Path, worker_class: str = "gthread",
+                 threads: int = 40) -> None:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = var_dir / "gunicorn.log"
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen(
+                [str(ROOT / ".venv/bin/gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket",
+                 "wsgi:app"],
+                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                env=_env(redis_url, var_dir, HOST="127.0.0.1", PORT=str(self.port),
+                         WEB_CONCURRENCY="1", WEB_THREADS=str(threads),
+                         WEB_WORKER_CLASS=worker_class))
+
+    def wait_ready(self, timeout: float = 60) -> WebProcess:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                requests.get(self.url + "/socket.io/?EIO=4&transport=polling", timeout=10)
+                return self
+            except requests.RequestException:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"gunicorn did not start:\n{self.log.read_text()[-3000:]}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class WorkerProcess:
+    """The worker-like emitter: JSON commands in, one JSON answer line each."""
+
+    def __init__(self, redis_url: str, var_dir: Path) -> None:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        self.stderr = open(var_dir / "worker.log", "wb")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("worker_process.py"))],
+            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr,
+            text=True, env=_env(redis_url, var_dir))
+
+    def _answer(self) -> dict:
+        while True:
+            line = self.process.stdout.readline()
+            if not line:
+                raise RuntimeError("the worker process exited")
+            try:
+                return json.loads(line)
+            except ValueError:
+                continue  # not ours (a library printing)
+
+    def wait_ready(self) -> WorkerProcess:
+        assert "ready" in self._answer()
+        return self
+
+    def __call__(self, op: str, **fields) -> object:
+        self.process.stdin.write(json.dumps({"op": op, **fields}) + "\n")
+        self.process.stdin.flush()
+        return self._answer()["result"]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.stderr.close()

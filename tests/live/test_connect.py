@@ -1,0 +1,115 @@
+"""Who may connect, and how revoked or suspended credentials lose their sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.live.conftest import refusal
+from tests.support import wait_for
+
+
+@pytest.fixture
+def refused(server):
+    return lambda **kwargs: refusal(server.url, **kwargs)
+
+
+@pytest.mark.parametrize("auth", [
+    {"token": "not-a-token"},
+    {"token": 12345},
+    {"token": ["a", "list"]},
+    {"token": "x" * 5000},
+    "a string instead of an object",
+])
+def test_bad_credentials_are_refused(refused, auth):
+    assert "invalid" in refused(auth=auth)
+
+
+def test_anonymous_connections_are_allowed_and_join_no_account_room(app, live, make_account,
+                                                                    rest):
+    author = make_account("merchant")
+    anonymous = live()
+    assert anonymous.connected
+    rest.follow(make_account("fan"), author)  # a notification to the author's room
+    anonymous.barrier()
+    assert anonymous.events("notification") == []
+
+
+def test_the_session_cookie_authenticates_a_page(app, live, refused, make_account, rest):
+    fan, author = make_account("fan"), make_account("merchant")
+    cookie = app.session_interface.get_signing_serializer(app).dumps({"token": author.token})
+    page = live(headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}"},
+                transports=("polling", "websocket"))
+    rest.follow(fan, author)
+    note = page.wait("notification")
+    assert note["type"] == "follow" and note["actor"]["id"] == fan.id
+    forged = app.session_interface.get_signing_serializer(app).dumps({"token": "forged"})
+    assert "invalid" in refused(headers={"Cookie": f"session={forged}"})
+
+
+def test_logout_closes_the_sockets_of_that_token_only(live, refused, make_account, rest):
+    fan = make_account("fan")
+    other_token = rest.call("POST", "/auth/token",
+                            json={"username": fan.username, "password": "password123"})["token"]
+    phone, tablet = live(fan.token), live(other_token)
+    rest.call("DELETE", "/auth/token", fan, expect=204)
+    wait_for(lambda: not phone.connected)
+    assert tablet.connected
+    assert "invalid" in refused(token=fan.token)
+
+
+def test_a_password_change_closes_every_other_session(live, make_account, rest):
+    fan = make_account("fan")
+    other_token = rest.call("POST", "/auth/token",
+                            json={"username": fan.username, "password": "password123"})["token"]
+    here, elsewhere = live(fan.token), live(other_token)
+    rest.call("POST", "/auth/password", fan, expect=204,
+              json={"old_password": "password123", "new_password": "a new password 1"})
+    wait_for(lambda: not elsewhere.connected)
+    here.barrier()
+    assert here.connected
+
+
+def test_suspension_and_deletion_close_sockets(app, live, refused, make_account, rest):
+    from app.accounts import service
+
+    suspended, deleted = make_account("merchant"), make_account("fan")
+    a, b = live(suspended.token), live(deleted.token)
+    with app.app_context():
+        service.set_suspended(service.get(suspended.id), True)
+    wait_for(lambda: not a.connected)
+    assert "invalid" in refused(token=suspended.token)
+    rest.call("DELETE", "/accounts/me", deleted, expect=204, json={"password": "password123"})
+    wait_for(lambda: not b.connected)
+
+
+def test_a_dropped_connection_reconnects_into_its_rooms(live, proxy, make_account, rest):
+    from app import sockets
+
+    author, fan = make_account("merchant"), make_account("fan")
+    rest.follow(fan, author)
+    phone = live(fan.token, url=proxy.url, reconnection=True)
+    first_sid = phone.sio.get_sid()
+    proxy.drop()  # the network goes away; the client library reconnects by itself
+    wait_for(lambda: phone.connected and phone.sio.get_sid() not in (None, first_sid))
+    wait_for(lambda: sockets.registry.get(first_sid) is None)
+    post = rest.post(author, text="after the drop")
+    assert phone.wait("feed.new")["post"]["id"] == post["id"]
+
+
+def test_revalidation_closes_sockets_whose_revocation_notice_was_lost(app, live, make_account):
+    """After the control channel resubscribes, every connection is checked again."""
+    from app import sockets
+    from app.accounts import tokens
+    from app.accounts.models import Token
+
+    fan, other = make_account("fan"), make_account("fan")
+    lost, kept = live(fan.token), live(other.token)
+    with app.app_context():  # revoked without the live notice, as if Redis were down for it
+        Token.objects(token_hash=tokens._hash(fan.token)).delete()
+        app.extensions["redis"].delete(f"tok:{tokens._hash(fan.token)}")
+    lost.barrier()
+    assert lost.connected
+    sockets._revalidate_all(app)
+    wait_for(lambda: not lost.connected)
+    kept.barrier()
+    assert kept.connected

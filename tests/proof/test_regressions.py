@@ -1,0 +1,63 @@
+"""Regressions for what the proof suites found, where the suites themselves are too coarse."""
+
+from __future__ import annotations
+
+import pymongo.errors
+import redis.exceptions
+
+
+def test_a_lost_redis_or_mongodb_connection_is_a_503_not_a_500(app):
+    for exc in (redis.exceptions.ConnectionError("Connection refused"),
+                redis.exceptions.TimeoutError("timed out"),
+                pymongo.errors.ServerSelectionTimeoutError("no servers")):
+        with app.test_request_context("/api/v1/posts"):
+            response = app.handle_user_exception(exc)
+        assert response.status_code == 503, exc
+        assert response.get_json()["error"]["code"] == "unavailable"
+        assert response.headers["Retry-After"] == "1"
+    with app.test_request_context("/m/someone"):
+        response = app.handle_user_exception(redis.exceptions.ConnectionError("gone"))
+    assert response.status_code == 503 and response.mimetype == "text/html"
+
+
+def test_a_bug_is_still_a_500(app):
+    with app.test_request_context("/api/v1/posts"):
+        response = app.handle_user_exception(KeyError("oops"))
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_error"
+
+
+def test_pages_keep_their_http_status_when_a_template_variable_is_called_status(app, client,
+                                                                               make_account):
+    moderator = make_account("fan", roles=("moderator",))
+    for status in ("pending", "all", "approved"):
+        r = client.get(f"/admin/moderation?status={status}", headers=moderator.headers)
+        assert r.status_code == 200, status
+
+
+def test_a_cached_set_load_racing_a_write_never_stores_a_set_without_it(ctx):
+    """Found by the load test's reconciliation: a follow accepted while another request was
+    loading the follower's ``following`` set from MongoDB was missing from the cached set."""
+    from app.extensions import redis_client
+    from feed import cache
+
+    key = cache.following_key("a" * 24)
+    database = {"m1"}
+    loads = []
+
+    def loader():
+        loads.append(set(database))
+        if len(loads) == 1:  # a follow lands while this load is between MongoDB and Redis
+            database.add("m2")
+            cache.add_if_cached(key, "m2")
+        return set(loads[-1])
+
+    cache.ensure_set(key, loader)
+    assert redis_client.smembers(key) - {cache.SENTINEL} == {"m1", "m2"}
+    assert len(loads) == 2  # the first, stale load was not stored; the second was
+
+    other = cache.following_key("b" * 24)
+    cache.ensure_set(other, lambda: ["x"])
+    cache.add_if_cached(other, "y")
+    cache.remove_if_cached(other, "x")
+    assert redis_client.smembers(other) - {cache.SENTINEL} == {"y"}
