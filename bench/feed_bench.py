@@ -62,7 +62,8 @@ def http_benchmarks(redis_url: str, seconds: int) -> dict:
     out = tempfile.mktemp(suffix=".json")
     proc, base = serve(redis_url, out)
     try:
-        seed = json.load(open(out))
+        with open(out) as fh:
+            seed = json.load(fh)
         for path, token in (("/bench/floor", None), ("/api/v1/feed/home", seed["ordinary"])):
             wrk(base + path, token, 2)  # warm-up
         floor = wrk(base + "/bench/floor", None, seconds)
