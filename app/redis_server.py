@@ -7,6 +7,8 @@ The server is a child process on a loopback port, stopped when its owner exits.
 from __future__ import annotations
 
 import atexit
+import contextlib
+import ctypes
 import os
 import shutil
 import signal
@@ -31,6 +33,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """Linux: SIGTERM the child when the process that started it dies (even by SIGKILL)."""
+    with contextlib.suppress(OSError):  # not glibc Linux: stopped by atexit only
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class RedisServer:
@@ -58,6 +66,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C goes to us; we stop it ourselves
+            preexec_fn=_die_with_parent,  # and if we are killed outright, it goes too
         )
         atexit.register(self.stop)
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)

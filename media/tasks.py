@@ -14,6 +14,7 @@ import logging
 from celery import shared_task
 
 from media.storage import TransientStorageError
+from media.transcode import Interrupted
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +28,10 @@ def process_media(self, media_id: str) -> str:
 
     try:
         return service.process(media_id)
-    except TransientStorageError as exc:
+    except (TransientStorageError, Interrupted) as exc:
         if self.request.retries >= MAX_RETRIES:
-            service.give_up(media_id, "storage_unavailable", f"storage kept failing: {exc}")
+            code = "storage_unavailable" if isinstance(exc, TransientStorageError) else "transcode_failed"
+            service.give_up(media_id, code, f"kept failing: {exc}")
             return "failed"
         raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries)) from exc
     except Exception as exc:  # a bug must not leave the media processing forever

@@ -112,6 +112,10 @@ class TranscodeResult:
         ] + [r.playlist for r in self.renditions]
 
 
+class Interrupted(Exception):
+    """ffmpeg was killed by someone else (an operator, the OOM killer): run the job again."""
+
+
 class TranscodeError(Exception):
     """ffmpeg failed on a file that passed the probe."""
 
@@ -323,6 +327,9 @@ def run_ffmpeg(args: list[str], cwd: str | os.PathLike, timeout: float, nice: in
     finally:
         for reader in readers:
             reader.join(timeout=5)
+    if proc.returncode in (-signal.SIGKILL, -signal.SIGTERM):
+        # killed from outside (not by our time limit): nothing is wrong with the file
+        raise Interrupted(f"ffmpeg was killed (signal {-proc.returncode})")
     if proc.returncode != 0:
         message = b"".join(tail).decode(errors="replace").strip()[-600:]
         lowered = message.lower()
