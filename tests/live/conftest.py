@@ -126,10 +126,11 @@ class DroppingProxy:
                 dst.sendall(data)
         except OSError:
             pass
-        finally:
-            for sock in (src, dst):
+        finally:  # shut down before closing: a close alone neither sends the FIN nor wakes
+            for sock in (src, dst):  # the other pipe's thread while it is blocked in recv
                 with contextlib.suppress(OSError):
-                    sock.close()
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
 
     def drop(self) -> None:
         with self.lock:

@@ -137,14 +137,12 @@ def _upload(server, actor, name: str, body: bytes) -> dict:
     return response.json()
 
 
-def _media_id(event: dict) -> str | None:
-    """The media an event is about (the contract's shape, or the whole media object)."""
-    if "media_id" in event:
-        return event["media_id"]
-    return (event.get("media") or event).get("id")
+def _media_id(event: dict) -> str:
+    """The media an event is about: ``media_id``, or ``media.id`` for ``media.ready``."""
+    return event["media_id"] if "media_id" in event else event["media"]["id"]
 
 
-def _media_events(client) -> list[tuple[str, str | None]]:
+def _media_events(client) -> list[tuple[str, str]]:
     return [(name, _media_id(data)) for name, data in client.received if name.startswith("media.")]
 
 
@@ -154,17 +152,14 @@ def test_media_progress_ready_and_failed_reach_only_the_owner(server, live, make
     phone, stranger = live(owner.token), live(make_account("fan").token)
     video = _upload(server, owner, "tiny.mp4", tiny_video.read_bytes())
     broken = _upload(server, owner, "broken.mp4", tiny_video.read_bytes()[:2000])
-    wait_for(lambda: ("media.ready", video["id"]) in _media_events(phone), timeout=60)
-    wait_for(lambda: ("media.failed", broken["id"]) in _media_events(phone), timeout=60)
+    ready = phone.wait("media.ready", lambda e: _media_id(e) == video["id"], timeout=60)
+    failed = phone.wait("media.failed", lambda e: _media_id(e) == broken["id"], timeout=60)
+    assert set(ready) == {"media"} and ready["media"]["status"] == "ready"
+    assert set(failed) == {"media_id", "error"} and failed["error"]["code"]
+    progress = [e for e in phone.events("media.progress") if e["media_id"] == video["id"]]
+    assert all(set(e) == {"media_id", "status", "progress"} for e in progress)
+    assert [p["progress"] for p in progress] == sorted(p["progress"] for p in progress)
     names = [name for name, media_id in _media_events(phone) if media_id == video["id"]]
     assert names[-1] == "media.ready" and set(names) <= {"media.progress", "media.ready"}
     stranger.barrier()
     assert _media_events(stranger) == []
-
-
-def test_media_event_payloads_follow_the_contract(server, live, make_account, tiny_video):
-    owner = make_account("fan")
-    phone = live(owner.token)
-    broken = _upload(server, owner, "broken.mp4", tiny_video.read_bytes()[:2000])
-    failed = phone.wait("media.failed", lambda e: _media_id(e) == broken["id"], timeout=60)
-    assert set(failed) == {"media_id", "error"} and failed["error"]["code"]
