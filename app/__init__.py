@@ -9,6 +9,7 @@ from flask import Flask, request
 
 from app.config import Config
 from app.errors import ApiError
+from app.jsonio import OrjsonProvider
 
 log = logging.getLogger(__name__)
 
@@ -19,9 +20,8 @@ def create_app(**overrides: object) -> Flask:
     """Build an app from the environment; ``overrides`` replace settings (tests)."""
     config = Config(**overrides)
     app = Flask(__name__)
+    app.json = OrjsonProvider(app)
     app.config.from_mapping(config.as_dict())
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
     _secret_key(app, config)
 
     from app import db, health, runtime
@@ -62,6 +62,9 @@ def _init_extensions(app: Flask) -> None:
     app.extensions["api"] = Api(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
+    # Redis down: the request goes on (and answers 503 where it needs Redis), instead of
+    # a 500 from the limiter's check or its response headers.
+    app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     limiter.init_app(app)
     socketio.init_app(
         app,

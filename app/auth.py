@@ -36,19 +36,22 @@ def account_for_token(raw: str | None) -> Account | None:
 
 
 def _resolve() -> None:
+    """Resolve the viewer once per request. Nothing is remembered until resolution succeeds:
+    a Redis error on the way (seen first by the rate limiter's key) must not leave the
+    request anonymous, which would answer a valid token with 401."""
     if "account" in g:
         return
-    g.account = None
-    g.token = None
+    account, token = None, None
     raw = bearer_token()
     if raw:
-        g.account = account_for_token(raw)
-        if g.account is None:
+        account = account_for_token(raw)
+        if account is None:
             raise ApiError(401, "invalid_token", "the token is invalid, expired or revoked")
-        g.token = raw
+        token = raw
     elif not request.path.startswith("/api") and session.get("token"):
-        g.account = account_for_token(session["token"])
-        g.token = session["token"] if g.account else None
+        account = account_for_token(session["token"])
+        token = session["token"] if account else None
+    g.account, g.token = account, token
 
 
 def current_account() -> Account | None:

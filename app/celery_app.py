@@ -6,12 +6,15 @@ delays a fan-out. Tasks acknowledge late and are idempotent: a killed worker's j
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 from celery import Celery, Task
 from celery.beat import EmbeddedService
 from flask import Flask
+
+log = logging.getLogger(__name__)
 
 TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks", "moderation.tasks"]
 QUEUES = ["celery", "fanout", "media", "search"]
@@ -53,13 +56,24 @@ class EmbeddedWorker:
     """A Celery worker on a thread pool inside this process (the embedded default).
 
     It also runs the beat scheduler, so periodic jobs (view flushes, the search sweep) run
-    without a separate process.
+    without a separate process. A worker that stops by itself is started again: when Redis
+    goes away while jobs are unacknowledged, kombu's channel close can fail with an error
+    Celery calls unrecoverable, and the worker would otherwise stop consuming for good (a
+    standalone ``celery worker`` exits then; run it under a supervisor that restarts it).
     """
 
     def __init__(self, celery: Celery, concurrency: int) -> None:
         os.makedirs(os.path.dirname(celery.conf.beat_schedule_filename), exist_ok=True)
-        self.controller = celery.WorkController(
-            concurrency=concurrency,
+        self.celery, self.concurrency = celery, concurrency
+        self.controller = self._controller()
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="celery", daemon=True)
+        self.beat = EmbeddedService(celery, thread=True,
+                                    schedule_filename=celery.conf.beat_schedule_filename)
+
+    def _controller(self):
+        return self.celery.WorkController(
+            concurrency=self.concurrency,
             pool_cls="threads",
             queues=QUEUES,
             loglevel="WARNING",
@@ -68,9 +82,14 @@ class EmbeddedWorker:
             without_gossip=True,
             hostname=f"embedded-{id(self)}@localhost",
         )
-        self.thread = threading.Thread(target=self.controller.start, name="celery", daemon=True)
-        self.beat = EmbeddedService(celery, thread=True,
-                                    schedule_filename=celery.conf.beat_schedule_filename)
+
+    def _run(self) -> None:
+        while True:
+            self.controller.start()  # returns when stopped, on request or by an error
+            if self.stopping.wait(1.0):
+                return
+            log.warning("the embedded worker stopped by itself; starting a new one")
+            self.controller = self._controller()
 
     def start(self) -> EmbeddedWorker:
         self.thread.start()
@@ -82,6 +101,7 @@ class EmbeddedWorker:
         return self.thread.is_alive()
 
     def stop(self) -> None:
+        self.stopping.set()
         self.beat.stop()
         self.controller.stop(in_sighandler=False)
         self.thread.join(10)

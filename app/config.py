@@ -12,6 +12,23 @@ from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# Rate limits per route group (moderation/ratelimits.py), each overridable as RATELIMIT_<GROUP>.
+RATE_LIMITS: dict[str, str] = {
+    "REGISTER": "5/minute;20/hour",
+    "LOGIN": "10/minute;60/hour",  # per address
+    "LOGIN_USER": "10/minute;30/hour",  # per username tried
+    "POST": "20/minute;200/hour",
+    "POST_NEW": "5/minute;30/hour",
+    "COMMENT": "30/minute;500/hour",
+    "COMMENT_NEW": "10/minute;100/hour",
+    "UPLOAD": "20/minute;200/hour",
+    "UPLOAD_NEW": "5/minute;40/hour",
+    "FOLLOW": "60/minute;1000/day",
+    "FOLLOW_NEW": "20/minute;200/day",
+    "REPORT": "10/minute;100/day",
+    "REPORT_NEW": "3/minute;20/day",
+}
+
 
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
@@ -83,6 +100,8 @@ class Config:
         self.FAN_VIDEO_REVIEW = _bool("FAN_VIDEO_REVIEW", True)
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_SCALE = float(_env("RATELIMIT_SCALE", "1"))  # multiplies every limit
+        for group, limit in RATE_LIMITS.items():
+            setattr(self, f"RATELIMIT_{group}", _env(f"RATELIMIT_{group}", limit))
 
         # Processes.
         self.EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", not self.production)

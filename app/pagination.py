@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import orjson
 from bson import ObjectId
 from marshmallow import Schema, fields, validate
 
@@ -19,9 +20,19 @@ class PageArgs(Schema):
     cursor = fields.String(load_default=None, validate=validate.Length(max=512))
 
 
+def page_schema(item: type[Schema], name: str | None = None,
+                **extra: fields.Field) -> type[Schema]:
+    """The response schema of a page of ``item``: ``items``, ``next_cursor`` and ``extra``.
+
+    Named ``<Item>PageSchema`` (or ``name``), so the OpenAPI document lists each page once.
+    """
+    name = name or item.__name__.removesuffix("Schema") + "PageSchema"
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)),
+                             "next_cursor": fields.String(allow_none=True), **extra}, name=name)
+
+
 def encode_cursor(value: Any) -> str:
-    raw = json.dumps(value, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> Any:

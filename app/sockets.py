@@ -14,11 +14,18 @@ Each process keeps its own connections in a local registry (sid -> viewer, token
 Changes that concern a connection held by another process travel on the control channel
 (app/live.py): follows and blocks rebuild rooms, revoked tokens and suspended accounts close
 sockets, interest-targeted posts are matched against each local viewer's profile.
+
+Tokens expire while sockets stay open: each signed-in connection is due for a re-check of its
+token when the token's cache entry expires (that entry never outlives the token). One sweep
+task per process wakes every second and re-checks only the connections that are due (a heap
+by due time), so thousands of idle connections cost nothing between their re-checks; an
+expired (or meanwhile revoked) token gets the same disconnect as a revocation.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
 import threading
 import time
@@ -31,6 +38,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from app import live, signals
 from app.accounts import service as accounts
+from app.accounts import tokens
 from app.accounts.models import Account
 from app.auth import account_for_token
 from app.extensions import socketio
@@ -42,6 +50,8 @@ MAX_SUBSCRIPTIONS = 100  # post and page subscriptions per connection
 RATE_PER_SECOND = 20.0  # client events per connection, sustained
 RATE_BURST = 60.0
 MAX_REFUSED = 60  # rate-limited events in a row before the connection is closed
+SWEEP_SECONDS = 1.0  # how often due token re-checks run: a socket outlives its token by ~1 s
+RETRY_SECONDS = 5.0  # a re-check that failed (Redis away) is tried again after this
 
 
 @dataclass
@@ -60,6 +70,7 @@ class Connection:
     allowance: float = RATE_BURST
     checked_at: float = field(default_factory=time.monotonic)
     refused: int = 0
+    recheck_at: float | None = None  # time.monotonic() when its token is checked again
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allow_event(self) -> bool:
@@ -76,13 +87,15 @@ class Connection:
 
 
 class Registry:
-    """This process's connections, by sid, by account and by token hash."""
+    """This process's connections, by sid, by account and by token hash, and the token
+    re-checks they are due for (a heap of (due time, sid))."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.by_sid: dict[str, Connection] = {}
         self.by_account: dict[str, set[str]] = {}
         self.by_token: dict[str, set[str]] = {}
+        self.rechecks: list[tuple[float, str]] = []
 
     def add(self, conn: Connection) -> None:
         with self.lock:
@@ -102,7 +115,33 @@ class Registry:
                     index[key].discard(sid)
                     if not index[key]:
                         del index[key]
+            if len(self.rechecks) > 2 * len(self.by_sid) + 1024:
+                # entries of closed connections are skipped when due; dropped here so a
+                # month-long token of a short connection does not hold memory for a month
+                self.rechecks = [(c.recheck_at, c.sid) for c in self.by_sid.values()
+                                 if c.recheck_at is not None]
+                heapq.heapify(self.rechecks)
             return conn
+
+    def schedule(self, conn: Connection, delay: float) -> None:
+        """Re-check the connection's token in ``delay`` seconds."""
+        with self.lock:
+            if conn.sid not in self.by_sid:
+                return
+            conn.recheck_at = time.monotonic() + delay
+            heapq.heappush(self.rechecks, (conn.recheck_at, conn.sid))
+
+    def due(self, now: float) -> list[Connection]:
+        """The connections whose token re-check is due (each returned once per schedule)."""
+        found = []
+        with self.lock:
+            while self.rechecks and self.rechecks[0][0] <= now:
+                at, sid = heapq.heappop(self.rechecks)
+                conn = self.by_sid.get(sid)
+                if conn is not None and conn.recheck_at == at:
+                    conn.recheck_at = None
+                    found.append(conn)
+        return found
 
     def get(self, sid: str) -> Connection | None:
         return self.by_sid.get(sid)
@@ -122,7 +161,7 @@ class Registry:
 
 
 registry = Registry()
-_listener: dict[str, live.ControlListener] = {}
+_listener: dict[str, Any] = {}  # the control listener and the token sweep
 _listener_lock = threading.Lock()
 
 
@@ -182,6 +221,32 @@ def _resync(conn: Connection, account: Account | None = None) -> None:
         _set_rooms(conn, wanted)
 
 
+def _recheck(conn: Connection) -> None:
+    """The connection's token re-check is due: close it if the token expired (or was revoked
+    without the notice reaching us), else schedule the next re-check."""
+    if account_for_token(conn.token) is None:
+        _close(conn)
+    else:
+        registry.schedule(conn, max(tokens.cached_for(conn.token), SWEEP_SECONDS))
+
+
+def _sweep(app: Flask) -> None:
+    """Re-check the tokens that are due, forever (a thread, or a greenlet under gevent)."""
+    while True:
+        socketio.sleep(SWEEP_SECONDS)
+        try:
+            with app.app_context():
+                for conn in registry.due(time.monotonic()):
+                    try:
+                        _recheck(conn)
+                    except Exception:  # Redis away: keep the socket, try again shortly
+                        log.warning("re-checking the token of live connection %s failed",
+                                    conn.sid, exc_info=True)
+                        registry.schedule(conn, RETRY_SECONDS)
+        except Exception:  # the sweep must outlive any one failure
+            log.exception("live token sweep failed")
+
+
 def _revalidate(conn: Connection) -> None:
     """After the control channel was down: close what was revoked meanwhile, resync the rest."""
     if conn.token and account_for_token(conn.token) is None:
@@ -217,7 +282,7 @@ def _may_see_post(conn: Connection, post_id: str) -> str | None:
     if item is None:
         return None
     viewer = _viewer(conn)
-    author = accounts.get(item["author_id"])
+    author = accounts.public_many([item["author_id"]]).get(item["author_id"])
     if viewer is not None and viewer.has_role("moderator") and author is not None:
         return item["author_id"]
     blocked = graph.blocked_by(viewer.id) if viewer is not None else set()
@@ -331,11 +396,13 @@ def _on_emit_matching(message: dict) -> None:
 
 
 def _ensure_listener(app: Flask) -> None:
-    """Start the control listener with the first connection (workers never need one)."""
+    """Start the control listener and the token sweep with the first connection (workers
+    never need them)."""
     if "control" in _listener:
         return
     with _listener_lock:
         if "control" not in _listener:
+            _listener["sweep"] = socketio.start_background_task(_sweep, app)
             listener = live.ControlListener(app, on_resubscribe=_revalidate_all)
             _listener["control"] = listener.start()
 
@@ -378,6 +445,8 @@ def _connect(app: Flask, auth: Any) -> None:
     _ensure_listener(app)
     # registered before its rooms are computed: a follow made meanwhile reaches it either way
     registry.add(conn)
+    if token is not None:
+        registry.schedule(conn, max(tokens.cached_for(token), SWEEP_SECONDS))
     _resync(conn, account)
 
 

@@ -1,6 +1,7 @@
 """Live fan-out: 1,000 real websocket Socket.IO clients on one gunicorn web process.
 
     .venv/bin/python -m bench.live_fanout [--clients 1000] [--posts 20] [--worker-class gevent]
+        [--client-kinds socketio,lean] [--client-loop uvloop|asyncio] [--client-json orjson|json]
 
 Processes, as in production: one web process (``gunicorn -c gunicorn.conf.py wsgi:app``, one
 worker, ``WEB_WORKER_CLASS`` gevent or gthread) holds every websocket; this process is the
@@ -75,15 +76,34 @@ class _Recorder:
         return on_new
 
 
-async def _socketio_client(url: str, token: str, on_new: Callable[[dict], None]):
-    """python-socketio's own AsyncClient (aiohttp websocket)."""
+class OrjsonCodec:
+    """The ``json`` interface python-socketio encodes and decodes packets with (its documented
+    ``json=`` parameter), backed by orjson: the stdlib's ``json.loads`` of a post-sized event
+    is a large part of what a Python client spends per message."""
+
+    @staticmethod
+    def dumps(obj: object, **_kwargs: object) -> str:
+        import orjson
+
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(data: str | bytes, **_kwargs: object) -> object:
+        import orjson
+
+        return orjson.loads(data)
+
+
+async def _socketio_client(url: str, token: str, on_new: Callable[[dict], None],
+                           codec: str = "orjson"):
+    """python-socketio's own AsyncClient (aiohttp websocket), unmodified; only its documented
+    options are set (``json=``; loggers stay off)."""
     import socketio
 
-    client = socketio.AsyncClient(reconnection=False)
-
-    @client.on("feed.new")
-    async def handler(data):
-        on_new(data)
+    options = {"json": OrjsonCodec} if codec == "orjson" else {}
+    client = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False,
+                                  **options)
+    client.on("feed.new", on_new)  # a plain function: no coroutine per event
 
     await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=30)
     return client
@@ -127,7 +147,7 @@ class _LeanClient:
         await self.ws.close()
 
 
-async def _clients(url: str, tokens: list[str], kind: str) -> None:
+async def _clients(url: str, tokens: list[str], kind: str, codec: str) -> None:
     """Connect every token, then obey JSON commands on stdin: ``count``, ``collect``, ``quit``."""
     import aiohttp
 
@@ -141,7 +161,7 @@ async def _clients(url: str, tokens: list[str], kind: str) -> None:
                 if kind == "lean":
                     client = await _LeanClient.connect(session, url, token, recorder.client())
                 else:
-                    client = await _socketio_client(url, token, recorder.client())
+                    client = await _socketio_client(url, token, recorder.client(), codec)
                 clients.append(client)
                 return
             except Exception:
@@ -169,9 +189,12 @@ async def _clients(url: str, tokens: list[str], kind: str) -> None:
 
 
 class ClientProcess:
+    options: list[str] = []  # --client-loop / --client-json, passed on to the client processes
+
     def __init__(self, url: str, tokens: list[str], kind: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.live_fanout", "--client-mode", url, "--client-kind", kind],
+            [sys.executable, "-m", "bench.live_fanout", "--client-mode", url, "--client-kind", kind,
+             *self.options],
             cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.proc.stdin.write(json.dumps(tokens) + "\n")
         self.proc.stdin.flush()
@@ -195,9 +218,20 @@ class ClientProcess:
                 self.proc.kill()
 
 
-def client_mode(url: str, kind: str) -> None:
+def client_mode(url: str, kind: str, loop: str, codec: str) -> None:
     tokens = json.loads(sys.stdin.readline())
-    asyncio.run(_clients(url, tokens, kind))
+    if loop == "uvloop":  # libuv's event loop: less CPU per read and per task than asyncio's
+        import uvloop
+
+        uvloop.run(_clients(url, tokens, kind, codec))
+    else:
+        asyncio.run(_clients(url, tokens, kind, codec))
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
 
 
 # --- the server -----------------------------------------------------------------------------
@@ -325,11 +359,13 @@ def run_posts(send: Callable[[int], tuple[str, float]], procs: list[ClientProces
     for proc in procs:
         proc.send("collect")
     answers = [proc.answer() for proc in procs]
-    latencies, counts = [], {}
+    latencies, counts, p99_by_post = [], {}, []
     for post_id, t0 in sent.items():
         times = [t for a in answers for t in a["received"].get(post_id, [])]
         counts[post_id] = len(times)
         latencies += [(t - t0) * 1000 for t in times]
+        if times:
+            p99_by_post.append(round(percentile([(t - t0) * 1000 for t in times], 99), 1))
     duplicates = sum(a["duplicates"] for a in answers)
     return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99),
             "max": max(latencies), "mean": statistics.fmean(latencies),
@@ -337,6 +373,7 @@ def run_posts(send: Callable[[int], tuple[str, float]], procs: list[ClientProces
             "missing": sum(expected - c for c in counts.values()),
             "exactly_once": duplicates == 0 and all(c == expected for c in counts.values()),
             "cpu_ms_per_post": {"server": round(spent[0], 1), "clients": round(sum(spent[1:]), 1)},
+            "p99_by_post": p99_by_post,
             "sent": sent}
 
 
@@ -360,11 +397,17 @@ def main() -> None:
     parser.add_argument("--client-kinds", default="socketio,lean")
     parser.add_argument("--worker-nice", type=int, default=10)
     parser.add_argument("--client-kind", default="socketio", choices=["socketio", "lean"])
+    parser.add_argument("--client-loop", choices=["uvloop", "asyncio"],
+                        default="uvloop" if _has("uvloop") else "asyncio")
+    parser.add_argument("--client-json", choices=["orjson", "json"],
+                        default="orjson" if _has("orjson") else "json",
+                        help="python-socketio clients' json= module")
     parser.add_argument("--client-mode")
     args = parser.parse_args()
     if args.client_mode:
-        client_mode(args.client_mode, args.client_kind)
+        client_mode(args.client_mode, args.client_kind, args.client_loop, args.client_json)
         return
+    ClientProcess.options = ["--client-loop", args.client_loop, "--client-json", args.client_json]
 
     from app.redis_server import RedisServer
 
@@ -434,6 +477,8 @@ def main() -> None:
         return {"p50": percentile(spans, 50), "p99": percentile(spans, 99)}
 
     report: dict = {"clients": args.clients, "posts": args.posts, "worker_class": args.worker_class,
+                    "client_procs": args.client_procs, "client_loop": args.client_loop,
+                    "client_json": args.client_json,
                     "cpus": len(cpus), "pinned": pinned, "worker_nice": args.worker_nice,
                     "load_before": os.getloadavg(), "runs": {}}
     procs: list[ClientProcess] = []
@@ -492,6 +537,8 @@ def main() -> None:
           f"{args.posts} posts, {len(cpus)} CPUs, load average {report['load_before'][0]:.1f} "
           f"before and {report['load_after'][0]:.1f} after (other work on the machine skews "
           f"latencies)")
+    print(f"clients: {args.client_procs} processes, {args.client_loop} event loop, "
+          f"{args.client_json} for python-socketio's json=")
     for kind, run in report["runs"].items():
         print(f"{kind} clients: {run['connected']} connected, "
               f"{run['kib_per_idle_connection']} KiB and {run['threads_per_connection']} threads "

@@ -18,15 +18,42 @@ if str(ROOT) not in sys.path:
 
 CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/fanhub-bench-media"))
 
-# Two kinds of 1080p30 source with audio:
-#  - "phone": bitrate far above the 1080p rung's cap, like a phone's own recording, so every
-#    rung is encoded;
-#  - "compliant": H.264 yuv420p within the caps with 2 s GOPs, so the top rung is copied.
-SOURCES = {
-    "phone": ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "14", "-pix_fmt", "yuv420p"],
-    "compliant": ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
-                  "-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
-                  "-maxrate", "4500k", "-bufsize", "9000k"],
+# Three kinds of 1080p30 source with audio:
+#  - "phone": ffmpeg's ``testsrc2`` pattern filling the frame, at 24 Mb/s (x264 ultrafast CRF 14),
+#    bitrate far above the 1080p rung's cap so every rung is encoded. A very hard clip to
+#    encode: sharp synthetic detail everywhere and no flat areas;
+#  - "natural": closer to what a phone records, though still synthetic (no camera footage can
+#    be downloaded here): a slow hand-held-like pan and zoom (sub-pixel motion) over a
+#    detailed still (a 4K Mandelbrot render: large smooth areas and fine edges), a moving
+#    inset object (a small ``testsrc2``) and light temporal sensor noise, encoded the way a
+#    phone does (x264 High, 17 Mb/s, 1 s GOPs), so every rung is encoded too;
+#  - "compliant": ``testsrc2``, H.264 yuv420p within the caps with 2 s GOPs, so the top rung
+#    is copied.
+TESTSRC2 = "testsrc2=size=1920x1080:rate=30:duration={s}"
+NATURAL = (
+    "[0:v]trim=end_frame=1,loop=loop=-1:size=1,setpts=N/30/TB,"
+    "zoompan=z='1.25+0.15*sin(on/90)'"
+    ":x='(iw-iw/zoom)/2+(iw-iw/zoom)/2*0.8*sin(on/70)+6*sin(on*0.9)'"
+    ":y='(ih-ih/zoom)/2+(ih-ih/zoom)/2*0.6*sin(on/110)+4*sin(on*1.3)'"
+    ":d=1:s=1920x1080:fps=30,trim=duration={s}[bg];"
+    "[bg][1:v]overlay=x='200+1200*(0.5+0.5*sin(t/3))':y='300+400*(0.5+0.5*cos(t/4))',"
+    "noise=alls=3:allf=t,format=yuv420p[v]"
+)
+SCENES = {  # scene -> (video inputs, graph and maps; the sine tone is the input after them)
+    "testsrc2": lambda s: (["-f", "lavfi", "-i", TESTSRC2.format(s=s)], []),
+    "natural": lambda s: (
+        ["-f", "lavfi", "-i", "mandelbrot=size=3840x2160:rate=1:end_pts=1:maxiter=256",
+         "-f", "lavfi", "-i", f"testsrc2=size=480x270:rate=30:duration={s}"],
+        ["-filter_complex", NATURAL.format(s=s), "-map", "[v]", "-map", "2:a"]),
+}
+SOURCES = {  # kind -> (scene, video encoding)
+    "phone": ("testsrc2", ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "14",
+                           "-pix_fmt", "yuv420p"]),
+    "natural": ("natural", ["-c:v", "libx264", "-preset", "faster", "-profile:v", "high",
+                            "-b:v", "17M", "-maxrate", "20M", "-bufsize", "34M", "-g", "30"]),
+    "compliant": ("testsrc2", ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
+                               "-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60",
+                               "-sc_threshold", "0", "-maxrate", "4500k", "-bufsize", "9000k"]),
 }
 
 
@@ -35,13 +62,13 @@ def source(kind: str, seconds: int) -> Path:
     CACHE.mkdir(parents=True, exist_ok=True)
     path = CACHE / f"{kind}_{seconds}s_1080p30.mp4"
     if not path.exists():
+        scene, encoding = SOURCES[kind]
+        inputs, graph = SCENES[scene](seconds)
+        audio = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
         tmp = path.with_suffix(".tmp.mp4")
-        subprocess.run([
-            "ffmpeg", "-nostdin", "-v", "error", "-y",
-            "-f", "lavfi", "-i", f"testsrc2=size=1920x1080:rate=30:duration={seconds}",
-            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}",
-            *SOURCES[kind], "-c:a", "aac", "-b:a", "128k", "-shortest", str(tmp),
-        ], check=True)
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, *audio, *graph,
+                        *encoding, "-c:a", "aac", "-b:a", "128k", "-shortest", str(tmp)],
+                       check=True)
         tmp.rename(path)
     return path
 

@@ -1,12 +1,15 @@
 """Transcode pipeline vs a plain ffmpeg command, and vs one ffmpeg run per rung.
 
-    .venv/bin/python bench/media_transcode.py [--seconds 20] [--repeat 1]
+    .venv/bin/python bench/media_transcode.py [--seconds 20] [--repeat 1] [--kinds phone,natural]
 
 Same input for every variant (a 1080p30 H.264 source whose bitrate is above the top rung's
-cap, so all four rungs are encoded), same machine, same run:
+cap, so all four rungs are encoded; ``phone`` is the hard ``testsrc2`` clip, ``natural`` the
+pan-and-zoom one, see ``media_common.py``), same machine, same run:
 
 - ours:     media.probe.probe + media.transcode.transcode (one ffmpeg run, split + tee,
             progress parsing, nice, ffprobe of the outputs, master playlist);
+- previous: ours with every rung scaled from the source (the pipeline before the cascade
+            1080 > 720 > 480 > 360);
 - plain:    the very same ffmpeg arguments run bare: the floor for "one ffmpeg command that
             produces the same outputs" (target: ours / plain <= 1.10);
 - per-rung: four hand-written ffmpeg runs, one per rung (each decodes the source again),
@@ -123,27 +126,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--kinds", default="phone", help="comma-separated: phone, natural")
     args = parser.parse_args()
     options = Options()
-    phone = source("phone", args.seconds)
+    previous = Options(cascade=False)
     compliant = source("compliant", args.seconds)
     with tempfile.TemporaryDirectory(prefix="bench-media-") as tmp:
         out = Path(tmp) / "out"
-        print(f"source: {args.seconds} s 1080p30, x264 {options.preset}, "
+        print(f"{args.seconds} s 1080p30, x264 {options.preset}, "
               f"{options.threads} threads, best of {args.repeat}")
-        t = interleaved({"plain": (run_plain, phone, out, options),
-                         "ours": (run_ours, phone, out, options),
-                         "rungs": (run_per_rung, phone, out, options)}, args.repeat)
-        (plain, plain_cpu), (ours, ours_cpu), (rungs, rungs_cpu) = (
-            t["plain"], t["ours"], t["rungs"])
-        print(f"load average before: {os.getloadavg()[0]:.1f}")
-        print(f"plain ffmpeg, one run (floor)   {plain:7.2f} s wall {plain_cpu:7.1f} s CPU")
-        print(f"ours, one run                   {ours:7.2f} s wall {ours_cpu:7.1f} s CPU   "
-              f"ours/plain = {ours / plain:.3f} wall, {ours_cpu / plain_cpu:.3f} CPU "
-              f"(target <= 1.10)")
-        print(f"one run per rung (4 runs)       {rungs:7.2f} s wall {rungs_cpu:7.1f} s CPU   "
-              f"per-rung/ours = {rungs / ours:.2f}x wall, {rungs_cpu / ours_cpu:.2f}x CPU "
-              f"(target >= 1.2x)")
+        for kind in args.kinds.split(","):
+            clip = source(kind, args.seconds)
+            print(f"source {kind}: load average before {os.getloadavg()[0]:.1f}")
+            t = interleaved({"plain": (run_plain, clip, out, options),
+                             "ours": (run_ours, clip, out, options),
+                             "previous": (run_ours, clip, out, previous),
+                             "rungs": (run_per_rung, clip, out, options)}, args.repeat)
+            (plain, plain_cpu), (ours, ours_cpu), (rungs, rungs_cpu) = (
+                t["plain"], t["ours"], t["rungs"])
+            prev, prev_cpu = t["previous"]
+            print(f"plain ffmpeg, one run (floor)   {plain:7.2f} s wall {plain_cpu:7.1f} s CPU")
+            print(f"ours, one run                   {ours:7.2f} s wall {ours_cpu:7.1f} s CPU   "
+                  f"ours/plain = {ours / plain:.3f} wall, {ours_cpu / plain_cpu:.3f} CPU "
+                  f"(target <= 1.10); realtime {args.seconds / ours:.2f}x wall, "
+                  f"{2 * args.seconds / ours_cpu:.2f}x by CPU on 2 cores")
+            print(f"previous (no cascade)           {prev:7.2f} s wall {prev_cpu:7.1f} s CPU   "
+                  f"previous/ours = {prev / ours:.2f}x wall, {prev_cpu / ours_cpu:.2f}x CPU")
+            print(f"one run per rung (4 runs)       {rungs:7.2f} s wall {rungs_cpu:7.1f} s CPU   "
+                  f"per-rung/ours = {rungs / ours:.2f}x wall, {rungs_cpu / ours_cpu:.2f}x CPU "
+                  f"(target >= 1.2x)")
         t = interleaved({"copied": (run_ours, compliant, out, options),
                          "encoded": (run_ours, compliant, out, Options(passthrough=False))},
                         args.repeat)

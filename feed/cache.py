@@ -23,6 +23,12 @@ def timeline_key(account_id: object) -> str:
     return f"tl:{{{account_id}}}"
 
 
+def pending_key(account_id: object) -> str:
+    """Posts fanned out while the account's timeline was being rebuilt: the rebuild merges
+    them, so a post published during a rebuild is never lost."""
+    return f"tl:{{{account_id}}}:pending"
+
+
 def recent_key(author_id: object) -> str:
     return f"recent:{{{author_id}}}"
 
@@ -50,15 +56,14 @@ def liked_key(account_id: object) -> str:
 
 
 def post_key(post_id: object) -> str:
-    return f"post:{post_id}"
-
-
-def counts_key(post_id: object) -> str:
-    return f"pc:{post_id}"
+    """A hash: ``json`` (what every viewer sees of the post) and the counts ``like``,
+    ``comment``, ``view``; one HMGET hydrates a post."""
+    return f"post:{{{post_id}}}"
 
 
 def views_key(post_id: object) -> str:
-    return f"pv:{post_id}"
+    """The post's unique-viewer sketch (HyperLogLog), in the post hash's slot."""
+    return f"pv:{{{post_id}}}"
 
 
 BIG_AUTHORS = "big-authors"  # authors above FANOUT_MAX_FOLLOWERS: pulled at read time
@@ -69,7 +74,7 @@ def score(created_at: datetime) -> int:
     return int(as_utc(created_at).timestamp() * 1000)
 
 
-def _loading_key(key: str) -> str:
+def loading_key(key: str) -> str:
     """Marks a load in progress; in the same Redis Cluster slot as ``key``."""
     return f"{key}:loading" if "{" in key else f"{{{key}}}:loading"
 
@@ -94,7 +99,7 @@ def ensure_set(key: str, loader: Callable[[], Iterable[str]], ttl: int | None = 
     cancel a load in progress, so a load that read MongoDB before a write never stores a
     set without it (the next reader loads again and sees the write).
     """
-    marker = _loading_key(key)
+    marker = loading_key(key)
     for _ in range(3):  # a cancelled load is retried: it then reads MongoDB after the write
         if redis_client.exists(key):
             return
@@ -126,11 +131,11 @@ return 0
 def add_if_cached(key: str, *members: str) -> None:
     """Keep a cached set in step with a write, without creating a partial set (and cancel a
     load of it in progress, which may have read MongoDB before this write)."""
-    redis_client.eval(_SADD_IF_EXISTS, 2, key, _loading_key(key), *members)
+    redis_client.eval(_SADD_IF_EXISTS, 2, key, loading_key(key), *members)
 
 
 def remove_if_cached(key: str, *members: str) -> None:
     pipe = redis_client.pipeline()
     pipe.srem(key, *members)
-    pipe.delete(_loading_key(key))
+    pipe.delete(loading_key(key))
     pipe.execute()

@@ -12,7 +12,7 @@ from app.accounts import service as accounts
 from app.accounts.schemas import AccountSchema
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
-from app.pagination import PageArgs
+from app.pagination import PageArgs, page_schema
 from feed import campaigns
 from feed.schemas import PostPageSchema
 
@@ -41,9 +41,7 @@ class CampaignSchema(Schema):
     created_at = fields.String()
 
 
-class CampaignPageSchema(Schema):
-    items = fields.List(fields.Nested(CampaignSchema))
-    next_cursor = fields.String(allow_none=True)
+CampaignPageSchema = page_schema(CampaignSchema)
 
 
 class EntriesArgs(PageArgs):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.accounts.models import Account
 from app.extensions import redis_client
 from feed import cache, graph
+from feed.hydrate import forget
 from feed.models import Block, Comment, Follow, Like, Notification, Post
 from feed.posts import remove
 
@@ -18,11 +19,11 @@ def delete_account_content(account: Account) -> None:
         graph.drop_follow(follow.follower, account.id)
     for like in Like.objects(account=account.id):
         Post.objects(id=like.post).update_one(dec__like_count=1)
-        redis_client.delete(cache.counts_key(like.post))
+        forget(like.post)
     Like.objects(account=account.id).delete()
     for comment in Comment.objects(author=account.id, status="published"):
         Post.objects(id=comment.post).update_one(dec__comment_count=1)
-        redis_client.delete(cache.counts_key(comment.post))
+        forget(comment.post)
     Comment.objects(author=account.id).delete()
     Notification.objects(actor=account.id).delete()
     Notification.objects(account=account.id).delete()

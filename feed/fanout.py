@@ -19,11 +19,20 @@ from feed import audience, cache, graph
 from feed.models import Post
 
 # One follower's timeline per call, so each call stays in one Redis Cluster slot.
-# Pushes only into an existing (active) timeline and trims it to the cap.
+# Pushes only into an existing (active) timeline (it always holds the sentinel, so ZCARD
+# is 0 only for a missing one) and trims it to the cap. A missing timeline that is being
+# rebuilt (its loading marker exists) gets the post in its pending set instead.
 PUSH_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local n = redis.call('ZCARD', KEYS[1])
+if n == 0 then
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
+    redis.call('EXPIRE', KEYS[3], 120)
+  end
+  return 0
+end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
-if redis.call('ZCARD', KEYS[1]) > tonumber(ARGV[3]) then
+if n >= tonumber(ARGV[3]) then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[3]) + 1))
 end
 return 1
@@ -31,8 +40,9 @@ return 1
 RECENT_MAX = 200
 
 
-def _push_script():
-    return redis_client.register_script(PUSH_LUA)
+def _push_sha() -> str:
+    """The push script's SHA1, loaded into Redis (again after a restart)."""
+    return redis_client.script_load(PUSH_LUA)
 
 
 def record_recent(post: Post) -> None:
@@ -73,10 +83,12 @@ def followers(author_id: object, batch: int) -> Iterator[list[str]]:
 
 def push(post_id: str, score: int, account_ids: list[str], cap: int) -> int:
     """Push one post into many timelines in one round trip; returns how many were active."""
-    script = _push_script()
+    sha = _push_sha()
     pipe = redis_client.pipeline(transaction=False)
-    for account_id in account_ids:
-        script(keys=[cache.timeline_key(account_id)], args=[score, post_id, cap], client=pipe)
+    for account_id in account_ids:  # EVALSHA straight into the pipeline: the hot loop
+        key = cache.timeline_key(account_id)
+        pipe.execute_command("EVALSHA", sha, 3, key, cache.loading_key(key),
+                             cache.pending_key(account_id), score, post_id, cap)
     return sum(pipe.execute())
 
 

@@ -1,21 +1,25 @@
 """Turning post ids into the contract's Post JSON for one viewer, from Redis when warm.
 
-The static part of a post lives in ``post:<id>`` (JSON), its counts in ``pc:<id>`` and its
-unique viewers in the ``pv:<id>`` sketch; authors come from the account cache. A deleted post
-leaves a tombstone so a stale timeline entry costs no MongoDB query.
+A post's cache entry is the hash ``post:{id}``: ``json`` (what every viewer sees) and the
+counts ``like``, ``comment``, ``view`` (the last kept in step with the ``pv:{id}``
+unique-viewer sketch), so one HMGET per post hydrates it. Authors come from the public
+account cache. A deleted post leaves a tombstone so a stale timeline entry costs no
+MongoDB query. A warm page is two round trips: the posts with the viewer's likes and
+blocks, then the authors.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
 from bson import ObjectId
 
+from app import jsonio
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.extensions import redis_client
+from app.pagination import encode_cursor
 from app.times import iso
 from feed import audience, cache
 from feed.models import Post
@@ -49,86 +53,146 @@ def static_json(post: Post) -> dict[str, Any]:
 
 
 def store(post: Post) -> dict[str, Any]:
-    """(Re)write a post's cache entries from the document."""
+    """(Re)write a post's cache entry from the document; returns it with its counts."""
     data = static_json(post)
+    key = cache.post_key(post.id)
+    counts = {"like_count": post.like_count, "comment_count": post.comment_count,
+              "view_count": max(post.view_count, redis_client.pfcount(cache.views_key(post.id)))}
     pipe = redis_client.pipeline()
-    pipe.set(cache.post_key(post.id), json.dumps(data, ensure_ascii=False), ex=cache.POST_TTL)
-    pipe.hset(cache.counts_key(post.id), mapping={
-        "like": post.like_count, "comment": post.comment_count, "view": post.view_count})
-    pipe.expire(cache.counts_key(post.id), cache.POST_TTL)
+    pipe.delete(key)
+    pipe.hset(key, mapping={"json": jsonio.dumps(data), "like": counts["like_count"],
+                            "comment": counts["comment_count"], "view": counts["view_count"]})
+    pipe.expire(key, cache.POST_TTL)
     pipe.execute()
-    return data
+    return {**data, **counts}
 
 
 def forget(post_id: object, deleted: bool = False) -> None:
+    """Drop a post's cache entry; a deleted post leaves a tombstone."""
+    key = cache.post_key(post_id)
+    pipe = redis_client.pipeline()
+    pipe.delete(key)
     if deleted:
-        redis_client.set(cache.post_key(post_id), TOMBSTONE, ex=cache.POST_TTL)
-        redis_client.delete(cache.counts_key(post_id))
-    else:
-        redis_client.delete(cache.post_key(post_id), cache.counts_key(post_id))
+        pipe.hset(key, "json", TOMBSTONE)
+        pipe.expire(key, cache.POST_TTL)
+    pipe.execute()
+
+
+# Counts move only in a complete cache entry: a write to a missing (or expired) hash would
+# leave a partial one without the post's JSON or an expiry.
+_HINCRBY_IF_CACHED = """
+if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return false end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+"""
+
+# A unique view: the sketch takes the viewer, the cached count follows the sketch.
+_VIEW = """
+if redis.call('PFADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+if redis.call('HEXISTS', KEYS[1], 'json') == 1 then
+  local total = redis.call('PFCOUNT', KEYS[2])
+  if total > tonumber(redis.call('HGET', KEYS[1], 'view') or '0') then
+    redis.call('HSET', KEYS[1], 'view', total)
+  end
+end
+return 1
+"""
+
+
+def bump(post_id: object, field: str, delta: int) -> int | None:
+    """Move a cached count (``like``/``comment``); None when the post is not cached."""
+    result = redis_client.eval(_HINCRBY_IF_CACHED, 1, cache.post_key(post_id), field, delta)
+    return None if result is None else int(result)
+
+
+def add_view(post_id: object, who: str) -> bool:
+    """Count a viewer in the post's sketch; True if the viewer is new."""
+    return bool(redis_client.eval(_VIEW, 2, cache.post_key(post_id), cache.views_key(post_id), who))
 
 
 def load(post_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     """Static JSON plus counts for each existing post id (cache first, one query for misses)."""
-    ids = [i for i in dict.fromkeys(str(p) for p in post_ids) if ObjectId.is_valid(i)]
+    return _fetch(_ids(post_ids), None)[0]
+
+
+def _ids(post_ids: Iterable[object]) -> list[str]:
+    return [i for i in dict.fromkeys(str(p) for p in post_ids) if ObjectId.is_valid(i)]
+
+
+def _fetch(ids: list[str], viewer: Account | None,
+           with_blocks: bool = False) -> tuple[dict[str, dict[str, Any]], set[str], set[str]]:
+    """Posts, which of them the viewer liked, and who blocked the viewer: one round trip
+    when the caches are warm."""
     if not ids:
-        return {}
+        return {}, set(), set()
     pipe = redis_client.pipeline(transaction=False)
     for post_id in ids:
-        pipe.get(cache.post_key(post_id))
-        pipe.hmget(cache.counts_key(post_id), "like", "comment", "view")
-        pipe.pfcount(cache.views_key(post_id))
+        pipe.hmget(cache.post_key(post_id), "json", "like", "comment", "view")
+    if viewer is not None:
+        pipe.smismember(cache.liked_key(viewer.id), [cache.SENTINEL, *ids])
+        if with_blocks:
+            pipe.smembers(cache.blocked_by_key(viewer.id))
     raw = pipe.execute()
     found: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
-    for index, post_id in enumerate(ids):
-        data, counts, views = raw[3 * index: 3 * index + 3]
+    for post_id, (data, likes, comments, views) in zip(ids, raw):
         if data == TOMBSTONE:
             continue
-        if data is None or counts[0] is None:
+        if data is None or views is None:
             missing.append(post_id)
             continue
-        item = json.loads(data)
-        item["like_count"], item["comment_count"] = int(counts[0]), int(counts[1])
-        item["view_count"] = max(int(counts[2]), views)
+        item = jsonio.loads(data)
+        item["like_count"], item["comment_count"], item["view_count"] = \
+            int(likes), int(comments), int(views)
         found[post_id] = item
     if missing:
-        docs = {str(p.id): p for p in Post.objects(id__in=missing)}
-        for post_id in missing:
-            post = docs.get(post_id)
-            if post is None:
-                forget(post_id, deleted=True)
-                continue
-            item = store(post)
-            item["like_count"], item["comment_count"] = post.like_count, post.comment_count
-            item["view_count"] = max(post.view_count, redis_client.pfcount(cache.views_key(post_id)))
-            found[post_id] = item
+        found.update(_load_missing(missing))
+    liked: set[str] = set()
+    blocked_by: set[str] = set()
+    if viewer is not None:
+        liked = _liked(viewer, ids, raw[len(ids)])
+        if with_blocks:
+            blocked_by = raw[len(ids) + 1]
+            if not blocked_by:  # missing from Redis (a cached set holds the sentinel)
+                from feed.graph import blocked_by as blocked_by_of
+
+                blocked_by = blocked_by_of(viewer.id)
+            blocked_by.discard(cache.SENTINEL)
+    return found, liked, blocked_by
+
+
+def _load_missing(post_ids: list[str]) -> dict[str, dict[str, Any]]:
+    found = {}
+    docs = {str(p.id): p for p in Post.objects(id__in=post_ids)}
+    for post_id in post_ids:
+        post = docs.get(post_id)
+        if post is None:
+            forget(post_id, deleted=True)
+        else:
+            found[post_id] = store(post)
     return found
 
 
 def visible(item: dict[str, Any], viewer: Account | None, profile: dict | None,
-            author: Account | None, blocked_by: set[str]) -> bool:
-    """The one visibility rule for posts in lists, feeds, pages and search hydration."""
+            author: dict | None, blocked_by: set[str]) -> bool:
+    """The one visibility rule for posts in lists, feeds, pages and search hydration.
+
+    ``author`` is the author's entry from ``accounts.public_many`` (None: no such account).
+    """
     if author is None:
         return False
     own = viewer is not None and str(viewer.id) == item["author_id"]
     if own:
         return True
-    if author.suspended or item["status"] != "published" or item["author_id"] in blocked_by:
+    if author["suspended"] or item["status"] != "published" or item["author_id"] in blocked_by:
         return False
     return audience.matches(item["audience"], profile)
 
 
-def _liked(viewer: Account | None, post_ids: list[str]) -> set[str]:
-    if viewer is None or not post_ids:
-        return set()
-    from feed.interactions import ensure_liked_cache
+def _liked(viewer: Account, post_ids: list[str], flags: list) -> set[str]:
+    if not flags[0]:  # the viewer's likes are not cached (any more): load them, ask again
+        from feed.interactions import ensure_liked_cache
 
-    key = cache.liked_key(viewer.id)
-    flags = redis_client.smismember(key, [cache.SENTINEL, *post_ids])
-    if not flags[0]:  # not cached (any more): load it, then ask again
-        ensure_liked_cache(viewer.id)
-        flags = redis_client.smismember(key, [cache.SENTINEL, *post_ids])
+        flags = redis_client.smismember(ensure_liked_cache(viewer.id), [cache.SENTINEL, *post_ids])
     return {post_id for post_id, flag in zip(post_ids, flags[1:]) if flag}
 
 
@@ -145,49 +209,28 @@ def _media(ids: list[str]) -> list[dict]:
 def posts_json(post_ids: Iterable[str], viewer: Account | None = None,
                hidden_authors: set[str] | None = None, check: bool = True) -> list[dict]:
     """Contract Post JSON, in the given order, of the posts the viewer may see."""
-    ids = [str(i) for i in post_ids]
-    items = load(ids)
-    authors = accounts.get_many({i["author_id"] for i in items.values()})
+    ids = _ids(post_ids)
+    items, liked, blocked_by = _fetch(ids, viewer, with_blocks=check)
+    authors = accounts.public_many({i["author_id"] for i in items.values()})
     profile = audience.profile_of(viewer)
-    blocked_by: set[str] = set()
-    if viewer is not None and check:
-        from feed.graph import blocked_by as blocked_by_of
-
-        blocked_by = blocked_by_of(viewer.id)
     hidden_authors = hidden_authors or set()
-    out = []
+    result = []
     for post_id in ids:
         item = items.get(post_id)
         if item is None or item["author_id"] in hidden_authors:
             continue
         author = authors.get(item["author_id"])
-        if check and not visible(item, viewer, profile, author, blocked_by):
+        if author is None or (check and not visible(item, viewer, profile, author, blocked_by)):
             continue
-        out.append(item)
-    liked = _liked(viewer, [i["id"] for i in out])
-    author_json: dict[str, dict] = {}
-    result = []
-    for item in out:
-        data = dict(item)
-        author_id = item["author_id"]
-        if author_id not in author_json:
-            author_json[author_id] = accounts.account_json(authors[author_id])
-        data["author"] = author_json[author_id]
-        data["media"] = _media(data.pop("media_ids"))
-        data["liked"] = item["id"] in liked
-        data["cursor"] = cursor_of(item)
-        del data["author_id"], data["score"]
-        if data["error"] is None:
-            del data["error"]
-        result.append(data)
+        del item["author_id"]
+        item["author"] = author["account"]
+        item["media"] = _media(item.pop("media_ids"))
+        item["liked"] = post_id in liked
+        item["cursor"] = encode_cursor([item.pop("score"), post_id])
+        if item["error"] is None:
+            del item["error"]
+        result.append(item)
     return result
-
-
-def cursor_of(item: dict[str, Any]) -> str:
-    """The post-derived feed cursor: the same for every viewer."""
-    from app.pagination import encode_cursor
-
-    return encode_cursor([item["score"], item["id"]])
 
 
 def post_json(post: Post | str, viewer: Account | None = None) -> dict | None:

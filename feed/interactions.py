@@ -36,9 +36,9 @@ def ensure_liked_cache(account_id: object) -> str:
 def _bump(post_id: object, field: str, delta: int) -> int:
     """Move a count in MongoDB and in the Redis counts hash; returns the new value."""
     Post.objects(id=post_id).update_one(**{f"inc__{field}_count": delta})
-    key = cache.counts_key(post_id)
-    if redis_client.exists(key):
-        return redis_client.hincrby(key, field, delta)
+    count = hydrate.bump(post_id, field, delta)
+    if count is not None:
+        return count
     hydrate.forget(post_id)
     return hydrate.load([str(post_id)])[str(post_id)][f"{field}_count"]
 
@@ -172,12 +172,12 @@ def view(post_id: str, viewer: Account | None, device_id: str | None) -> None:
         raise ApiError(400, "validation_error", "anonymous views need an X-Device-Id header",
                        {"X-Device-Id": ["required without a token"]})
     day = utcnow().strftime("%Y-%m-%d")
+    added = hydrate.add_view(post.id, who)
     pipe = redis_client.pipeline()
-    pipe.pfadd(cache.views_key(post.id), who)
     pipe.pfadd(_day_key(post.id, day), who)
     pipe.expire(_day_key(post.id, day), VIEW_DAYS_KEEP * 86400)
     pipe.sadd("views-dirty", f"{post.id}:{day}")
-    added = pipe.execute()[0]
+    pipe.execute()
     if added:
         _counts_event(post_id)
 
@@ -199,7 +199,6 @@ def flush_views() -> int:
             daily = redis_client.pfcount(_day_key(post_id, day))
             DailyViews.objects(post=post.id, day=day).update_one(
                 upsert=True, set__views=daily, set__author=post.author)
-            redis_client.hset(cache.counts_key(post_id), "view", max(total, post.view_count))
             flushed += 1
 
 

@@ -5,7 +5,7 @@ from datetime import UTC
 from marshmallow import Schema, fields, validate
 
 from app.accounts.schemas import AccountSchema
-from app.pagination import PageArgs
+from app.pagination import PageArgs, page_schema
 from feed.models import POST_KINDS
 
 
@@ -72,13 +72,8 @@ class PostSchema(Schema):
     cursor = fields.String()
 
 
-class PostPageSchema(Schema):
-    items = fields.List(fields.Nested(PostSchema))
-    next_cursor = fields.String(allow_none=True)
-
-
-class FeedPageSchema(PostPageSchema):
-    head_cursor = fields.String(allow_none=True)
+PostPageSchema = page_schema(PostSchema)
+FeedPageSchema = page_schema(PostSchema, "FeedPageSchema", head_cursor=fields.String(allow_none=True))
 
 
 class FeedArgs(PageArgs):
@@ -115,9 +110,7 @@ class CommentSchema(Schema):
     created_at = fields.String()
 
 
-class CommentPageSchema(Schema):
-    items = fields.List(fields.Nested(CommentSchema))
-    next_cursor = fields.String(allow_none=True)
+CommentPageSchema = page_schema(CommentSchema)
 
 
 class NotificationSchema(Schema):
@@ -129,10 +122,7 @@ class NotificationSchema(Schema):
     read = fields.Boolean()
 
 
-class NotificationPageSchema(Schema):
-    items = fields.List(fields.Nested(NotificationSchema))
-    next_cursor = fields.String(allow_none=True)
-    unread_count = fields.Integer()
+NotificationPageSchema = page_schema(NotificationSchema, unread_count=fields.Integer())
 
 
 class MarkReadSchema(Schema):

@@ -29,9 +29,30 @@ def _ttl() -> int:
     return current_app.config["FEED_ACTIVE_DAYS"] * 86400
 
 
+# The end of a rebuild: posts fanned out while MongoDB was being read join; the cap (plus
+# the sentinel) holds.
+_MERGE_PENDING = """
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('ZUNIONSTORE', KEYS[1], 2, KEYS[1], KEYS[3], 'AGGREGATE', 'MAX')
+  redis.call('DEL', KEYS[3])
+end
+redis.call('DEL', KEYS[2])
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -(tonumber(ARGV[1]) + 1))
+return redis.call('ZCARD', KEYS[1])
+"""
+
+
 def rebuild(account: Account) -> int:
-    """Rebuild an account's timeline from MongoDB; returns the number of entries."""
+    """Rebuild an account's timeline from MongoDB; returns the number of entries.
+
+    A loading marker is set before MongoDB is read: fan-out meanwhile parks posts in the
+    pending set (the timeline is missing), and the store merges them. The store adds to
+    what is there (reads filter whatever no longer belongs), so concurrent rebuilds and
+    pushes never undo each other.
+    """
     cap = current_app.config["TIMELINE_MAX"]
+    key = cache.timeline_key(account.id)
+    redis_client.set(cache.loading_key(key), "1", ex=60)
     authors = [a for a in graph.following_ids(account.id) if not graph.is_big(a)]
     authors.append(str(account.id))
     profile = audience.profile_of(account)
@@ -42,13 +63,12 @@ def rebuild(account: Account) -> int:
         rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
         if str(post.author) == str(account.id) or audience.matches(rule, profile):
             members[str(post.id)] = cache.score(post.created_at)
-    key = cache.timeline_key(account.id)
-    pipe = redis_client.pipeline()
-    pipe.delete(key)
-    pipe.zadd(key, members)
+    pipe = redis_client.pipeline()  # MULTI: readers never see it half written
+    pipe.zadd(key, members)  # a union: a concurrent rebuild or push is never undone
+    pipe.eval(_MERGE_PENDING, 3, key, cache.loading_key(key), cache.pending_key(account.id),
+              cap + 1)
     pipe.expire(key, _ttl())
-    pipe.execute()
-    return len(members) - 1
+    return pipe.execute()[1] - 1
 
 
 def ensure(account: Account) -> str:
@@ -92,22 +112,30 @@ def _bounds(cursor: str | None, after: str | None) -> tuple[list | None, list | 
     return parse(cursor, "cursor"), parse(after, "after")
 
 
-def _candidates(keys: list[str], upper: list | None, lower: list | None,
-                count: int) -> tuple[list[tuple[int, str]], bool]:
+def _range(pipe: Any, key: str, upper: list | None, lower: list | None, count: int) -> None:
+    pipe.zrevrangebyscore(key, upper[0] if upper else "+inf", lower[0] if lower else "-inf",
+                          start=0, num=count, withscores=True)
+
+
+def _candidates(keys: list[str], upper: list | None, lower: list | None, count: int,
+                prefetched: dict[str, list] | None = None) -> tuple[list[tuple[int, str]], bool]:
     """(score, id) pairs strictly between the bounds, newest first, merged across keys.
 
-    Each key gives at most ``count`` rows; below the oldest row of a key that was cut short
-    that key may have more, so the merge stops there. Returns the pairs and whether any key
-    was cut short (more may follow).
+    Each key gives at most ``count`` rows (``prefetched`` holds rows already read with these
+    bounds); below the oldest row of a key that was cut short that key may have more, so the
+    merge stops there. Returns the pairs and whether any key was cut short (more may follow).
     """
-    top = upper[0] if upper else "+inf"
-    bottom = lower[0] if lower else "-inf"
-    pipe = redis_client.pipeline(transaction=False)
-    for key in keys:
-        pipe.zrevrangebyscore(key, top, bottom, start=0, num=count, withscores=True)
+    prefetched = prefetched or {}
+    todo = [key for key in keys if key not in prefetched]
+    results = dict(prefetched)
+    if todo:
+        pipe = redis_client.pipeline(transaction=False)
+        for key in todo:
+            _range(pipe, key, upper, lower, count)
+        results.update(zip(todo, pipe.execute()))
     merged: dict[str, int] = {}
     floor: tuple[int, str] | None = None
-    for rows in pipe.execute():
+    for rows in results.values():
         for member, score in rows:
             if member:
                 merged[member] = int(score)
@@ -124,21 +152,34 @@ def _candidates(keys: list[str], upper: list | None, lower: list | None,
     return pairs, floor is not None
 
 
+def candidate_count(limit: int) -> int:
+    """Rows read per key for a page: a few spare for posts the viewer may not see."""
+    return limit + 10
+
+
 def read(keys: list[str], viewer: Account | None, limit: int, cursor: str | None = None,
          after: str | None = None, allowed: set[str] | None = None,
-         hidden: set[str] | None = None) -> dict[str, Any]:
+         hidden: set[str] | None = None, prefetched: dict[str, list] | None = None
+         ) -> dict[str, Any]:
     """One newest-first page from sorted sets of post ids, hydrated for the viewer.
 
     ``allowed`` keeps only those authors; ``hidden`` drops these. Invisible posts (deleted,
     removed, another segment's) are skipped and the page is filled from further down.
+    ``prefetched`` holds keys' first rows, read by the caller with ``_range`` and
+    ``candidate_count(limit)``.
     """
     upper, lower = _bounds(cursor, after)
     items: list[dict] = []
-    count = limit + 10
+    count = candidate_count(limit)
     while True:
-        pairs, truncated = _candidates(keys, upper, lower, count)
-        page = hydrate.posts_json([m for _, m in pairs], viewer, hidden_authors=hidden)
-        items += [p for p in page if allowed is None or p["author"]["id"] in allowed]
+        pairs, truncated = _candidates(keys, upper, lower, count, prefetched)
+        prefetched = None
+        done = 0
+        while len(items) <= limit and done < len(pairs):  # hydrate only what the page needs
+            chunk = [m for _, m in pairs[done: done + limit + 1 - len(items)]]
+            done += len(chunk)
+            page = hydrate.posts_json(chunk, viewer, hidden_authors=hidden)
+            items += [p for p in page if allowed is None or p["author"]["id"] in allowed]
         if len(items) > limit or not truncated or not pairs:
             break
         upper = [pairs[-1][0], pairs[-1][1]]
@@ -154,12 +195,14 @@ def home(viewer: Account, limit: int, cursor: str | None = None,
          after: str | None = None) -> dict[str, Any]:
     """One page of the viewer's home feed: pushed entries plus pulled big authors."""
     key = cache.timeline_key(viewer.id)
+    upper, lower = _bounds(cursor, after)
     pipe = redis_client.pipeline(transaction=False)  # everything the page needs: one round trip
     pipe.expire(key, _ttl())
     pipe.smembers(cache.following_key(viewer.id))
     pipe.smembers(cache.hidden_key(viewer.id))
     pipe.smembers(cache.blocked_by_key(viewer.id))
-    alive, following, hidden, blocked = pipe.execute()
+    _range(pipe, key, upper, lower, candidate_count(limit))
+    alive, following, hidden, blocked, rows = pipe.execute()
     if not alive:
         rebuild(viewer)
     # an empty answer means the cached set is missing (present ones hold a sentinel)
@@ -178,7 +221,8 @@ def home(viewer: Account, limit: int, cursor: str | None = None,
             if not present:
                 ensure_recent(author_id)
     return read([key, *recent], viewer, limit, cursor, after,
-                allowed=following | {str(viewer.id)}, hidden=hidden | blocked)
+                allowed=following | {str(viewer.id)}, hidden=hidden | blocked,
+                prefetched={key: rows} if alive else None)
 
 
 def _members(values: set[str]) -> set[str]:

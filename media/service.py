@@ -21,6 +21,7 @@ from flask import current_app
 from app import signals
 from app.errors import ApiError
 from app.times import iso, utcnow
+from media.joblock import JobLock
 from media.models import Media, Rendition
 from media.probe import Limits, MediaRejected, probe
 from media.storage import ObjectNotFound, StorageError, TransientStorageError, storage_from_config
@@ -30,6 +31,7 @@ from media.tus import UploadStore
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 1.0
+JOB_LOCK_SECONDS = 60  # a killed worker's job lock is gone this long after its death
 # What each HTTP status means for a rejected upload at intake.
 _STATUS = {"unsupported_format": 415, "too_large": 413, "corrupt": 422}
 
@@ -323,24 +325,23 @@ def fail(media: Media, code: str, message: str) -> None:
     _emit("media.failed", media, {"media_id": str(media.id), "error": dict(media.error)})
 
 
-def _lock(media_id: str, seconds: int):
-    """A Redis lock so two deliveries of one job never transcode at the same time."""
+def job_lock_seconds() -> int:
+    """How long a dead worker's job lock outlives it (``MEDIA_JOB_LOCK_SECONDS``)."""
+    return int(_setting("MEDIA_JOB_LOCK_SECONDS", JOB_LOCK_SECONDS))
+
+
+def _lock(media_id: str) -> JobLock | bool | None:
+    """The job's lock (see ``media.joblock``): None without Redis, False when held."""
     redis = current_app.extensions.get("redis")
     if redis is None:
         return None
-    key = f"media:job:{media_id}"
-    token = secrets.token_hex(8)
-    if not redis.set(key, token, nx=True, ex=seconds):
-        return False
-    return key, token
+    lock = JobLock(redis, f"media:job:{media_id}", job_lock_seconds())
+    return lock if lock.acquire() else False
 
 
-def _unlock(lock: Any) -> None:
+def _unlock(lock: JobLock | bool | None) -> None:
     if lock:
-        key, token = lock
-        redis = current_app.extensions["redis"]
-        if redis.get(key) == token:
-            redis.delete(key)
+        lock.release()
 
 
 def process(media_id: str, progress: Callable[[float], None] | None = None) -> str:
@@ -355,7 +356,7 @@ def process(media_id: str, progress: Callable[[float], None] | None = None) -> s
     if media is None or media.type != "video" or media.status != "processing":
         return media.status if media else "missing"
     options = transcode_options()
-    lock = _lock(media_id, int(options.timeout) + 600)
+    lock = _lock(media_id)
     if lock is False:
         return "busy"  # another delivery is working on it
     app = current_app._get_current_object()

@@ -4,7 +4,8 @@
 visibility timeout is above the job's hard limit) and is idempotent. It retries only when
 storage fails in a way that may pass; a bad file ends as a failed media, never a retry.
 Celery's own time limits do not work in the embedded thread pool, so the hard limit is
-enforced on the ffmpeg child (``MEDIA_TRANSCODE_TIMEOUT``).
+enforced on the ffmpeg child (``MEDIA_TRANSCODE_TIMEOUT``). A delivery that finds the job's
+lock held (``media.joblock``: short-lived, renewed while the job runs) looks again later.
 """
 
 from __future__ import annotations
@@ -27,7 +28,17 @@ def process_media(self, media_id: str) -> str:
     from media import service
 
     try:
-        return service.process(media_id)
+        status = service.process(media_id)
+        if status == "busy" and not self.request.is_eager:
+            # another delivery holds the job's lock: the job itself, or a killed worker whose
+            # lock expires within ``MEDIA_JOB_LOCK_SECONDS``. Look again once it would have
+            # (a finished job makes the new message a no-op).
+            try:
+                process_media.apply_async(args=[media_id], queue="media",
+                                          countdown=service.job_lock_seconds())
+            except Exception as exc:  # broker away: the re-queue sweep still finds the media
+                log.error("could not queue media %s again: %s", media_id, exc)
+        return status
     except (TransientStorageError, Interrupted) as exc:
         if self.request.retries >= MAX_RETRIES:
             code = "storage_unavailable" if isinstance(exc, TransientStorageError) else "transcode_failed"

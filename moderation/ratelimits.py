@@ -14,8 +14,8 @@ what spammers and report brigades use. ``login`` also counts per target username
 password guesser rotating addresses is still stopped. Moderators and admins are exempt from
 the content groups.
 
-Every limit is a Flask-Limiter string (``"10/minute;100/hour"``) read from ``app.config`` or
-the environment under ``RATELIMIT_<GROUP>``, with the defaults below. ``RATELIMIT_SCALE``
+Every limit is a Flask-Limiter string (``"10/minute;100/hour"``), the setting
+``RATELIMIT_<GROUP>`` (defaults in ``app/config.py``). ``RATELIMIT_SCALE``
 multiplies every amount (a test suite that is not about limits sets it high). A breach is a
 429 in the contract's error shape with ``Retry-After`` (``app.errors`` and the limiter's
 header injection).
@@ -23,31 +23,16 @@ header injection).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, request
 
+from app.config import RATE_LIMITS
 from app.extensions import limiter
 from app.times import as_utc, utcnow
 
-DEFAULTS: dict[str, str] = {
-    "REGISTER": "5/minute;20/hour",
-    "LOGIN": "10/minute;60/hour",  # per address
-    "LOGIN_USER": "10/minute;30/hour",  # per username tried
-    "POST": "20/minute;200/hour",
-    "POST_NEW": "5/minute;30/hour",
-    "COMMENT": "30/minute;500/hour",
-    "COMMENT_NEW": "10/minute;100/hour",
-    "UPLOAD": "20/minute;200/hour",
-    "UPLOAD_NEW": "5/minute;40/hour",
-    "FOLLOW": "60/minute;1000/day",
-    "FOLLOW_NEW": "20/minute;200/day",
-    "REPORT": "10/minute;100/day",
-    "REPORT_NEW": "3/minute;20/day",
-}
 GROUPS = ("register", "login", "post", "comment", "upload", "follow", "report")
 _STAFF_EXEMPT = ("post", "comment", "upload", "follow", "report")
 NEW_ACCOUNT_AGE = timedelta(days=1)
@@ -55,13 +40,11 @@ _AMOUNT = re.compile(r"^\s*(\d+)")
 
 
 def _setting(name: str) -> str:
-    key = f"RATELIMIT_{name}"
-    return str(current_app.config.get(key) or os.environ.get(key) or DEFAULTS[name])
+    return str(current_app.config.get(f"RATELIMIT_{name}") or RATE_LIMITS[name])
 
 
 def _scaled(value: str) -> str:
-    scale = float(current_app.config.get("RATELIMIT_SCALE") or os.environ.get(
-        "RATELIMIT_SCALE") or 1)
+    scale = float(current_app.config["RATELIMIT_SCALE"])
     if scale == 1:
         return value
     parts = []
@@ -84,7 +67,7 @@ def is_new_account(account) -> bool:
 def limit_for(group: str) -> str:
     """The limit string that applies to the current request in ``group``."""
     name = group.upper()
-    if f"{name}_NEW" in DEFAULTS and is_new_account(_viewer()):
+    if f"{name}_NEW" in RATE_LIMITS and is_new_account(_viewer()):
         name = f"{name}_NEW"
     return _scaled(_setting(name))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from app.accounts.schemas import AccountSchema
-from app.pagination import PageArgs
+from app.pagination import PageArgs, page_schema
 from moderation.models import ACTIONS, REASONS, STATUSES, TARGET_TYPES
 from moderation.terms import MAX_TERM_LENGTH, MAX_TERMS
 
@@ -46,9 +46,7 @@ class ModerationItemSchema(Schema):
     decision_reason = fields.String(allow_none=True)
 
 
-class ModerationItemPageSchema(Schema):
-    items = fields.List(fields.Nested(ModerationItemSchema))
-    next_cursor = fields.String(allow_none=True)
+ModerationItemPageSchema = page_schema(ModerationItemSchema)
 
 
 class ModerationDecisionSchema(Schema):
@@ -80,9 +78,7 @@ class ModerationAuditSchema(Schema):
     at = fields.String()
 
 
-class ModerationAuditPageSchema(Schema):
-    items = fields.List(fields.Nested(ModerationAuditSchema))
-    next_cursor = fields.String(allow_none=True)
+ModerationAuditPageSchema = page_schema(ModerationAuditSchema)
 
 
 class ModerationReasonSchema(Schema):

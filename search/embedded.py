@@ -15,12 +15,14 @@ writes at once. Writes are serialized (one tantivy writer per index, across proc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import shutil
 import threading
 import time
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +52,7 @@ from search.engine import (
     Suggestions,
     Viewer,
 )
-from search.highlight import compile_tokens, fold, highlight
+from search.highlight import compile_tokens, fold, mark
 from search.ranking import (
     FIELD_BOOSTS,
     HIGHLIGHT_FIELDS,
@@ -68,12 +70,13 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 2
 _CURSOR_ENGINE = "embedded"
 _BATCH = 1000
-_FIRST_FETCH = 256  # hits fetched for exact rescoring before trying more (covers ~95%)
+_FIRST_FETCH = 128  # hits fetched for exact rescoring before trying more (covers ~93%)
 _POINTER_CHECK_SECONDS = 0.5
 _MAX_FETCH = 50_000
 _WRITER_HEAP = 32_000_000
 _REBUILD_HEAP = 128_000_000
 _LOCK_WAIT_SECONDS = 10.0
+_QUERY_MEMO_SIZE = 2048
 
 _TEXT_FIELDS = tuple(FIELD_BOOSTS)
 
@@ -91,6 +94,9 @@ _POST_FIELDS = ("title", "tags_text", "text", "body", "kind_text")
 _ACCOUNT_FIELDS = ("display_name", "username", "bio")
 _FRAGMENT_FIELDS = ("text", "body", "bio")
 _FOLDED_FIELDS = ("title", "text", "body", "display_name", "username", "bio")
+# Highlighted fields per document type, each with whether it is shown whole.
+_HIGHLIGHTS = {kind: tuple((name, name not in _FRAGMENT_FIELDS) for name in fields)
+               for kind, fields in HIGHLIGHT_FIELDS.items()}
 
 
 def build_schema() -> tantivy.Schema:
@@ -141,7 +147,9 @@ def to_tantivy(doc: dict[str, Any]) -> Document:
         out.add_text(name, " ".join(found) if found else _FILLERS[name])
     source = to_json(doc)
     folds = {}
-    for name in _FOLDED_FIELDS:  # full-width text is folded once here, not per search
+    # Full-width text is folded once here, not per search; a field without a stored fold
+    # folds the same as it lowercases, which highlight.mark relies on.
+    for name in _FOLDED_FIELDS:
         value = doc.get(name)
         if value:
             matched = analysis.username_text(value) if name == "username" else value
@@ -169,6 +177,10 @@ class EmbeddedEngine(SearchEngine):
         self._current: str | None = None
         self._current_mtime: int | None = None
         self._checked = 0.0
+        # Built query parts by what they depend on (a tantivy query is immutable and needs
+        # only the schema): popular searches and returning viewers skip rebuilding them.
+        self._text_queries: _Memo = _Memo(_QUERY_MEMO_SIZE)
+        self._hidden_filters: _Memo = _Memo(_QUERY_MEMO_SIZE)
 
     # --- opening and swapping -------------------------------------------------------
 
@@ -383,6 +395,13 @@ class EmbeddedEngine(SearchEngine):
     def text_query(self, query: analysis.ParsedQuery, fields: tuple[str, ...]) -> Query:
         """Elasticsearch's ``cross_fields``: per token the best weighted field, with
         ``minimum_should_match`` over tokens, per analyzer group; the best group wins."""
+        key = (query.tokens, query.username_tokens, fields)
+        found = self._text_queries.get(key)
+        if found is None:
+            found = self._text_queries.put(key, self._text_query(query, fields))
+        return found
+
+    def _text_query(self, query: analysis.ParsedQuery, fields: tuple[str, ...]) -> Query:
         text_fields = tuple(f for f in fields if f != "username")
         groups = [self._group_query(query.tokens, text_fields)]
         if "username" in fields and query.username_tokens:
@@ -391,6 +410,12 @@ class EmbeddedEngine(SearchEngine):
 
     def hidden_filter(self, viewer: Viewer | None) -> Query:
         """The restricted posts this viewer may not see (few; searches exclude them)."""
+        found = self._hidden_filters.get(viewer)
+        if found is None:
+            found = self._hidden_filters.put(viewer, self._hidden_filter(viewer))
+        return found
+
+    def _hidden_filter(self, viewer: Viewer | None) -> Query:
         restricted = self._term("aud", RESTRICTED)
         if viewer is None:
             return restricted
@@ -462,7 +487,8 @@ class EmbeddedEngine(SearchEngine):
                         fetch = min(fetch * 8, _MAX_FETCH)
                         continue
                 else:
-                    head = hits[:next(i for i, hit in enumerate(hits) if hit[0] < cutoff)]
+                    # scores descend: the first hit below the cutoff, by bisection
+                    head = hits[:bisect_right(hits, -cutoff, key=_negated_score)]
             addresses = [address for _, address in head]
             created = searcher.fast_field_values("created", addresses)
             followers = searcher.fast_field_values("followers", addresses)
@@ -483,23 +509,23 @@ class EmbeddedEngine(SearchEngine):
             docs = [searcher.doc(address) for _, address in hits[:request.limit]]
         except (ValueError, OSError) as exc:
             raise SearchUnavailable(f"search failed: {exc}") from exc
-        pattern = compile_tokens(request.query.tokens)
-        username_pattern = compile_tokens(request.query.username_tokens)
+        terms = compile_tokens(request.query.tokens)
+        username_terms = compile_tokens(request.query.username_tokens)
         out = []
         for (score, _), doc in zip(hits, docs, strict=False):
             source = json.loads(doc["src"][0])
             doc_type = source.pop("doc_type")
-            folds = source.pop("_fold", {})
+            folds = source.pop("_fold", None) or {}
             marks = {}
-            for field in HIGHLIGHT_FIELDS[doc_type]:
+            for field, whole in _HIGHLIGHTS[doc_type]:
                 value = source.get(field)
+                if not value:
+                    continue
                 if field == "username":
-                    fragment = highlight(value, username_pattern, whole=True,
-                                         match_text=analysis.username_text(value),
-                                         folded=folds.get(field))
+                    fragment = mark(value, username_terms, True, folds.get(field),
+                                    analysis.username_text(value))
                 else:
-                    fragment = highlight(value, pattern, whole=field not in _FRAGMENT_FIELDS,
-                                         folded=folds.get(field))
+                    fragment = mark(value, terms, whole, folds.get(field))
                 if fragment:
                     marks[field] = fragment
             out.append(Hit(doc_type, source["id"], round(float(score), 4), marks, source))
@@ -548,6 +574,31 @@ class EmbeddedEngine(SearchEngine):
             raise SearchUnavailable(f"suggest failed: {exc}") from exc
         ranked = sorted((t for t in terms if t[1] > 0), key=lambda t: (-t[1], t[0]))[:limit]
         return Suggestions(accounts, [{"tag": tag, "count": count} for tag, count in ranked])
+
+
+class _Memo:
+    """A bounded map of built queries, oldest dropped first; safe to share between threads
+    (a lost race only builds a query twice)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: dict[Any, Query] = {}
+
+    def get(self, key: Any) -> Query | None:
+        return self._items.get(key)
+
+    def put(self, key: Any, value: Query) -> Query:
+        items = self._items
+        if len(items) >= self._size:
+            # another thread may have changed the map meanwhile: then it has made room
+            with contextlib.suppress(KeyError, StopIteration, RuntimeError):
+                del items[next(iter(items))]
+        items[key] = value
+        return value
+
+
+def _negated_score(hit: tuple[float, Any]) -> float:
+    return -hit[0]
 
 
 def _rank_key(item: tuple[float, int, Any]) -> tuple[float, int]:

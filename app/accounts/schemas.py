@@ -4,6 +4,7 @@ from marshmallow import Schema, fields, validate
 
 from app.accounts.models import KINDS
 from app.accounts.service import USERNAME_RE
+from app.pagination import page_schema
 
 SECTIONS = ("posts", "videos", "campaigns")
 
@@ -81,6 +82,4 @@ class AuthResultSchema(Schema):
     token = fields.String()
 
 
-class AccountPageSchema(Schema):
-    items = fields.List(fields.Nested(AccountSchema))
-    next_cursor = fields.String(allow_none=True)
+AccountPageSchema = page_schema(AccountSchema)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -10,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bson import ObjectId, json_util
 from flask import current_app
 
-from app import signals
+from app import jsonio, signals
 from app.accounts import tokens
 from app.accounts.models import Account, Profile
 from app.errors import ApiError
@@ -48,8 +49,12 @@ def _cache_key(account_id: object) -> str:
     return f"acct:{account_id}"
 
 
+def _public_key(account_id: object) -> str:
+    return f"acct-pub:{account_id}"
+
+
 def invalidate(account_id: object) -> None:
-    redis_client.delete(_cache_key(account_id))
+    redis_client.delete(_cache_key(account_id), _public_key(account_id))
 
 
 def get(account_id: object) -> Account | None:
@@ -82,6 +87,24 @@ def get_many(account_ids: list) -> dict[str, Account]:
         for account in Account.objects(id__in=missing):
             found[str(account.id)] = account
             pipe.set(_cache_key(account.id), json_util.dumps(account.to_mongo()), ex=CACHE_SECONDS)
+        pipe.execute()
+    return found
+
+
+def public_many(account_ids: Iterable) -> dict[str, dict]:
+    """``{"account": <public account JSON>, "suspended": bool}`` by id: what lists of posts
+    need of their authors. Cached as ready JSON, so a warm feed page builds no documents."""
+    ids = list(dict.fromkeys(str(i) for i in account_ids if ObjectId.is_valid(str(i))))
+    if not ids:
+        return {}
+    found = {account_id: jsonio.loads(cached) for account_id, cached
+             in zip(ids, redis_client.mget([_public_key(i) for i in ids])) if cached}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        pipe = redis_client.pipeline(transaction=False)
+        for account_id, account in get_many(missing).items():
+            found[account_id] = {"account": account_json(account), "suspended": account.suspended}
+            pipe.set(_public_key(account_id), jsonio.dumps(found[account_id]), ex=CACHE_SECONDS)
         pipe.execute()
     return found
 

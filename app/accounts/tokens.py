@@ -59,6 +59,13 @@ def resolve(raw: str) -> str | None:
     return str(token.account)
 
 
+def cached_for(raw: str) -> float:
+    """Seconds until ``resolve`` must look the token up again (0 if not cached). The cache
+    entry never outlives the token, so a live socket re-checks its token then."""
+    ms = redis_client.pttl(f"tok:{_hash(raw)}")
+    return ms / 1000 if ms > 0 else 0.0
+
+
 def revoke(raw: str) -> None:
     token_hash = _hash(raw)
     Token.objects(token_hash=token_hash).delete()

@@ -168,6 +168,9 @@ def main(argv: list[str]) -> dict:
             live.disconnect()
             errors = {k: v for k, v in statuses.items() if not (isinstance(k, int) and k < 400)}
             check(live_ok, f"live updates did not resume after the restart (errors {errors})")
+            server_errors = {k: v for k, v in errors.items() if isinstance(k, int) and k >= 500
+                             and k != 503}
+            check(not server_errors, f"answers other than 503 during the restart: {server_errors}")
             return {"posts": len(accepted), "likes": len(traffic.likes),
                     "comments": len(traffic.comments), "requests": sum(statuses.values()),
                     "before_restart": sum(before.values()), "restart_s": round(outage, 2),

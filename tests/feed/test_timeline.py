@@ -145,6 +145,32 @@ def test_redis_flushed_mid_test_loses_no_post(feed, make_account, app, small_fan
     assert feed.wait_in_home(fan, posts[-1]) == list(reversed(posts))
 
 
+def test_post_published_during_a_rebuild_is_not_lost(feed, make_account, app, monkeypatch):
+    """A fan-out that finds the timeline missing while a rebuild reads MongoDB must not
+    drop the post (it lands in the rebuild's pending set and is merged)."""
+    from app.accounts.models import Account
+    from feed import audience, fanout, posts
+
+    fan, brand = make_account("fan"), make_account("merchant")
+    feed.follow(fan, brand)
+    first = feed.post(brand, text="before the rebuild")["id"]
+    published = []
+    matches = audience.matches
+
+    def publish_mid_rebuild(rule, profile):
+        if not published:  # the rebuild has read MongoDB: a publish lands now
+            post = posts.create(Account.objects.get(id=brand.id), {"kind": "post", "text": "mid"})
+            fanout.fan_out(str(post.id))
+            published.append(str(post.id))
+        return matches(rule, profile)
+
+    monkeypatch.setattr(audience, "matches", publish_mid_rebuild)
+    assert not app.extensions["redis"].exists(f"tl:{{{fan.id}}}")
+    feed.home(fan)  # rebuilds the missing timeline
+    monkeypatch.setattr(audience, "matches", matches)
+    assert feed.home_ids(fan) == [published[0], first]
+
+
 def test_timelines_are_capped(feed, make_account, app):
     app.config["TIMELINE_MAX"] = 5
     try:

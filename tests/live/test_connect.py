@@ -113,3 +113,38 @@ def test_revalidation_closes_sockets_whose_revocation_notice_was_lost(app, live,
     wait_for(lambda: not lost.connected)
     kept.barrier()
     assert kept.connected
+
+
+def test_a_socket_closes_when_its_token_expires(app, live, refused, make_account, monkeypatch):
+    """No revocation, no request: the token just runs out while the socket is open."""
+    from app.accounts import tokens
+
+    fan = make_account("fan")
+    monkeypatch.setitem(app.config, "TOKEN_TTL_SECONDS", 2)
+    with app.app_context():
+        short_lived = tokens.issue(fan.id)
+    monkeypatch.undo()
+    expiring, lasting = live(short_lived), live(fan.token)
+    reasons: list[str] = []
+    expiring.sio.on("disconnect", reasons.append)
+    wait_for(lambda: not expiring.connected)
+    assert reasons == [expiring.sio.reason.SERVER_DISCONNECT]  # closed by the server, as on logout
+    assert "invalid" in refused(token=short_lived)
+    lasting.barrier()
+    assert lasting.connected
+
+
+def test_token_rechecks_of_closed_connections_do_not_pile_up():
+    """Closed connections' re-checks are dropped, not kept until their token's expiry."""
+    from app.sockets import Connection, Registry
+
+    registry = Registry()
+    for i in range(5000):
+        conn = Connection(sid=f"sid{i}", account_id="a", token_hash=f"h{i}")
+        registry.add(conn)
+        registry.schedule(conn, 30 * 24 * 3600)
+        if i % 10:
+            registry.remove(conn.sid)
+    assert len(registry.by_sid) == 500
+    assert len(registry.rechecks) <= 2 * 500 + 1024 + 1
+    assert {c.sid for c in registry.due(float("inf"))} == set(registry.by_sid)

@@ -110,6 +110,28 @@ def test_events_cross_web_and_worker_processes(app, cluster, clients, make_accou
     assert on_web1.connected
 
 
+def test_tokens_expiring_close_sockets_on_both_worker_classes(app, cluster, clients,
+                                                             make_account, monkeypatch):
+    """Each web process re-checks its own sockets' tokens: gthread (threads) and gevent
+    (greenlets) alike close a socket once its token has expired."""
+    from app.accounts import tokens
+
+    (web1, web2), _worker = cluster
+    fan = make_account("fan")
+    _warm(app, fan)
+    monkeypatch.setitem(app.config, "TOKEN_TTL_SECONDS", 2)
+    with app.app_context():
+        short_lived = tokens.issue(fan.id)
+    monkeypatch.undo()
+    expiring = [clients(web.url, short_lived) for web in (web1, web2)]
+    lasting = [clients(web.url, fan.token) for web in (web1, web2)]
+    for client in expiring:
+        wait_for(lambda c=client: not c.connected)
+    for client in lasting:
+        client.barrier()
+        assert client.connected
+
+
 def test_a_redis_restart_does_not_leave_a_web_process_deaf(tmp_path):
     redis = RedisServer(directory=str(tmp_path / "redis")).start()
     web = WebProcess(redis.url, tmp_path / "web", "gevent")

@@ -164,3 +164,44 @@ def test_feed_helpers(app, make_account, clip, tmp_path):
         assert prefix.is_dir()
         assert service.delete_account_media(owner.id) == 1
         assert not prefix.exists() and service.get(media_id) is None
+
+
+def test_job_lock_is_renewed_while_held_and_expires_soon_after_its_holder_dies(app):
+    from media.joblock import JobLock
+
+    redis = app.extensions["redis"]
+    key = f"media:job:test-{ObjectId()}"
+    holder, rival = JobLock(redis, key, seconds=3), JobLock(redis, key, seconds=3)
+    assert holder.acquire()
+    assert not rival.acquire()
+    # renewed every second: the 3 s lock outlives several of its lifetimes
+    wait_for(lambda: redis.ttl(key) == 3 and holder._thread.is_alive(), timeout=10)
+    for _ in range(2):
+        assert wait_for(lambda: 0 < redis.ttl(key) <= 2, timeout=10)  # time passes...
+        assert wait_for(lambda: redis.ttl(key) == 3, timeout=10)  # ...and it is renewed
+    assert not rival.acquire() and not holder.lost
+    # the holder's worker is killed: no more renewals, no release
+    holder._stop.set()
+    holder._thread.join()
+    wait_for(rival.acquire, timeout=10)
+    holder.release()  # a late release of the dead holder leaves the new holder's lock alone
+    assert redis.get(key) == rival.token
+    rival.release()
+    assert redis.get(key) is None
+
+
+def test_a_redelivered_job_proceeds_once_a_killed_workers_lock_expires(app, make_account, clip,
+                                                                       tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "MEDIA_JOB_LOCK_SECONDS", 3)
+    owner = make_account("fan")
+    media_id = _stored_media(app, owner.id, clip("small"), tmp_path)
+    redis = app.extensions["redis"]
+    # what a worker killed mid-job leaves behind: its lock, no longer renewed
+    redis.set(f"media:job:{media_id}", "dead-worker", ex=3)
+    with app.app_context():
+        assert service.process(media_id) == "busy"
+        assert service.get(media_id).attempts == 0
+        wait_for(lambda: service.process(media_id) != "busy", timeout=15)
+        media = service.get(media_id)
+    assert media.status == "ready" and media.attempts == 1
+    assert redis.get(f"media:job:{media_id}") is None, "released when done"

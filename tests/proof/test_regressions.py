@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pymongo.errors
+import pytest
 import redis.exceptions
 
 
@@ -61,3 +62,47 @@ def test_a_cached_set_load_racing_a_write_never_stores_a_set_without_it(ctx):
     cache.add_if_cached(other, "y")
     cache.remove_if_cached(other, "x")
     assert redis_client.smembers(other) - {cache.SENTINEL} == {"y"}
+
+
+def test_a_redis_error_while_resolving_a_token_never_makes_the_request_anonymous(
+        app, make_account, monkeypatch):
+    """Found by the Redis-restart fault: the rate limiter resolves the viewer first; a Redis
+    error there (which the limiter swallows) left the request anonymous, and the view then
+    answered a valid token with 401 instead of serving it (or 503)."""
+    from app import auth
+    from app.accounts import tokens
+
+    fan = make_account("fan")
+    resolve, calls = tokens.resolve, []
+
+    def flaky(raw):
+        calls.append(raw)
+        if len(calls) == 1:
+            raise redis.exceptions.ConnectionError("Connection refused")
+        return resolve(raw)
+
+    monkeypatch.setattr(tokens, "resolve", flaky)
+    with app.test_request_context("/api/v1/feed/home", headers=fan.headers):
+        with pytest.raises(redis.exceptions.ConnectionError):
+            auth.current_account()
+        assert auth.current_account().username == fan.username
+
+
+
+def test_the_embedded_worker_starts_again_when_celery_stops_it(app, http, make_account):
+    """Found by the Redis-restart fault: when Redis went away while jobs were unacknowledged,
+    kombu's channel close failed with an error Celery calls unrecoverable, the worker
+    stopped, and no job ran again (fan-outs queued up, posts missing from feeds)."""
+    from tests.support import wait_for
+
+    worker = app.extensions["embedded_worker"]
+    first = worker.controller
+    first.stop(in_sighandler=False)  # what Celery does after an "unrecoverable" error
+    wait_for(lambda: worker.controller is not first)
+    assert worker.alive
+    brand = make_account("merchant")
+    r = http.post(http.base + "/posts", json={"kind": "post", "text": "still delivered"},
+                  headers=brand.headers)
+    assert r.status_code == 201
+    redis_client = app.extensions["redis"]
+    wait_for(lambda: redis_client.exists(f"recent:{{{brand.id}}}"))  # the fan-out job ran

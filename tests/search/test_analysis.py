@@ -131,3 +131,39 @@ def test_body_fragments_are_cut_around_the_first_match():
     assert "<em>火锅</em>" in fragment
     assert fragment.startswith("…") and fragment.endswith("…")
     assert len(fragment) < 160
+
+
+# The engine highlights with `mark`, trusting the fold the index stored (or its absence);
+# it must give exactly what folding the text at search time gives.
+
+_TRICKY = ["Zara", "ZARA", "ｚａｒａ", "Ｚａｒａ", "zara_official", "bizarre", "KIEHL'S",
+           "\u212aiehl's", "İstanbul", "L'ORÉAL", "l'oréal", "ΣΑΣ", "雅诗兰黛", "兰黛", "黛",
+           "火锅", "3.5", "a.a.a", "&<b>", "，", "🔥", " ", "_", "ﬁne", "ß", "é"]
+_QUERIES = ["zara", "kiehl's", "l'oréal", "雅诗兰黛", "黛", "火锅 zara", "3.5", "a.a", "σας",
+            "ZARA 兰黛", "istanbul", "fine"]
+
+
+def _indexed_fold(text: str) -> str | None:
+    from search.highlight import fold
+
+    folded = fold(text)
+    return folded if folded != text.lower() else None  # what to_tantivy stores
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_mark_with_the_indexed_fold_equals_highlight(seed):
+    import random
+
+    from search.highlight import mark
+
+    rng = random.Random(seed)
+    for _ in range(500):
+        text = "".join(rng.choice(_TRICKY) for _ in range(rng.choice([1, 3, 12, 40])))
+        query = " ".join(rng.sample(_QUERIES, rng.randint(1, 2)))
+        terms = compile_tokens(parse_query(query).tokens)
+        whole = rng.random() < 0.5
+        expected = highlight(text, terms, whole=whole)
+        assert mark(text, terms, whole, _indexed_fold(text)) == expected, (text, query)
+        username = analysis.username_text(text)
+        expected = highlight(text, terms, whole=True, match_text=username)
+        assert mark(text, terms, True, _indexed_fold(username), username) == expected
