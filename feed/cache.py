@@ -92,31 +92,42 @@ return 1
 """
 
 
-def ensure_set(key: str, loader: Callable[[], Iterable[str]], ttl: int | None = None) -> None:
+def ensure_set(key: str, loader: Callable[[], Iterable[str]],
+               ttl: int | None = None) -> list[str] | None:
     """Load ``key`` from MongoDB if Redis does not have it (any more).
+
+    Returns None when Redis has the set, else the members this call read from MongoDB
+    (another reader was loading it, or writers kept cancelling this load): the caller uses
+    them this once.
 
     Race-safe against writers: ``add_if_cached``/``remove_if_cached`` on a missing key
     cancel a load in progress, so a load that read MongoDB before a write never stores a
-    set without it (the next reader loads again and sees the write).
+    set without it (the next reader loads again and sees the write). Concurrent readers do
+    not cancel each other: the first takes the marker and stores, the others read MongoDB
+    for themselves.
     """
     marker = loading_key(key)
+    members: list[str] | None = None
     for _ in range(3):  # a cancelled load is retried: it then reads MongoDB after the write
         if redis_client.exists(key):
-            return
+            return None
         token = secrets.token_hex(8)
-        redis_client.set(marker, token, ex=60)
+        mine = redis_client.set(marker, token, ex=60, nx=True)
         members = [str(m) for m in loader()]
+        if not mine:
+            return members
         if redis_client.eval(_STORE_IF_UNTOUCHED, 2, key, marker, token, ttl or 0, SENTINEL,
                              *members):
-            return
+            return None
+    return members
 
 
 def set_members(key: str, loader: Callable[[], Iterable[str]]) -> set[str]:
     """Members of a cached set; one round trip when warm (the sentinel marks it present)."""
     members = redis_client.smembers(key)
     if not members:
-        ensure_set(key, loader)
-        members = redis_client.smembers(key)
+        loaded = ensure_set(key, loader)
+        members = set(loaded) if loaded is not None else redis_client.smembers(key)
     members.discard(SENTINEL)
     return members
 

@@ -68,9 +68,9 @@ def ensure_recent(author_id: object) -> str:
 def followers(author_id: object, batch: int) -> Iterator[list[str]]:
     """The author's followers from the Redis graph cache, in batches (rebuilt if missing)."""
     key = cache.followers_key(author_id)
-    cache.ensure_set(key, lambda: graph.follower_ids(author_id))
+    loaded = cache.ensure_set(key, lambda: graph.follower_ids(author_id))
     chunk: list[str] = []
-    for member in redis_client.sscan_iter(key, count=batch):
+    for member in loaded if loaded is not None else redis_client.sscan_iter(key, count=batch):
         if member == cache.SENTINEL:
             continue
         chunk.append(member)

@@ -189,10 +189,10 @@ def visible(item: dict[str, Any], viewer: Account | None, profile: dict | None,
 
 
 def _liked(viewer: Account, post_ids: list[str], flags: list) -> set[str]:
-    if not flags[0]:  # the viewer's likes are not cached (any more): load them, ask again
-        from feed.interactions import ensure_liked_cache
+    if not flags[0]:  # the viewer's likes are not cached (any more): load them
+        from feed.interactions import liked_ids
 
-        flags = redis_client.smismember(ensure_liked_cache(viewer.id), [cache.SENTINEL, *post_ids])
+        return set(post_ids) & liked_ids(viewer.id)
     return {post_id for post_id, flag in zip(post_ids, flags[1:]) if flag}
 
 

@@ -26,11 +26,10 @@ from feed.posts import get_visible
 VIEW_DAYS_KEEP = 40
 
 
-def ensure_liked_cache(account_id: object) -> str:
-    key = cache.liked_key(account_id)
-    cache.ensure_set(key, lambda: (str(like.post) for like in
-                                   Like.objects(account=account_id).only("post")))
-    return key
+def liked_ids(account_id: object) -> set[str]:
+    """Posts the account liked (Redis, loaded from MongoDB when missing)."""
+    return cache.set_members(cache.liked_key(account_id), lambda: (
+        str(like.post) for like in Like.objects(account=account_id).only("post")))
 
 
 def _bump(post_id: object, field: str, delta: int) -> int:

@@ -106,3 +106,25 @@ def test_the_embedded_worker_starts_again_when_celery_stops_it(app, http, make_a
     assert r.status_code == 201
     redis_client = app.extensions["redis"]
     wait_for(lambda: redis_client.exists(f"recent:{{{brand.id}}}"))  # the fan-out job ran
+
+
+def test_a_cached_set_whose_loads_keep_being_cancelled_still_answers_from_mongodb(ctx):
+    """Found by the load test's reconciliation: when concurrent loads of one cold set kept
+    cancelling each other, a reader gave up with an empty set (``following`` false for a
+    follow that exists). Readers no longer cancel each other, and a reader whose loads are
+    all cancelled answers with what it read."""
+    from app.extensions import redis_client
+    from feed import cache
+
+    key = cache.following_key("d" * 24)
+
+    def loader():  # a follow lands during every load: each one is cancelled
+        cache.add_if_cached(key, "m2")
+        return ["m1", "m2"]
+
+    assert cache.set_members(key, loader) == {"m1", "m2"}
+    assert not redis_client.exists(key)  # nothing half-known was stored
+
+    other = cache.following_key("e" * 24)
+    redis_client.set(cache.loading_key(other), "another reader", ex=60)  # a load in progress
+    assert cache.set_members(other, lambda: ["m3"]) == {"m3"}
