@@ -15,6 +15,7 @@ from flask import current_app
 
 from app.accounts import service as accounts
 from app.extensions import redis_client
+from app.iterables import batched
 from feed import audience, cache, graph
 from feed.models import Post
 
@@ -69,16 +70,8 @@ def followers(author_id: object, batch: int) -> Iterator[list[str]]:
     """The author's followers from the Redis graph cache, in batches (rebuilt if missing)."""
     key = cache.followers_key(author_id)
     loaded = cache.ensure_set(key, lambda: graph.follower_ids(author_id))
-    chunk: list[str] = []
-    for member in loaded if loaded is not None else redis_client.sscan_iter(key, count=batch):
-        if member == cache.SENTINEL:
-            continue
-        chunk.append(member)
-        if len(chunk) >= batch:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+    members = loaded if loaded is not None else redis_client.sscan_iter(key, count=batch)
+    yield from batched((m for m in members if m != cache.SENTINEL), batch)
 
 
 def push(post_id: str, score: int, account_ids: list[str], cap: int) -> int:

@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ from typing import Any
 import tantivy
 from tantivy import Document, FieldType, Index, Occur, Query
 
+from app.iterables import batched
 from search import analysis
 from search.documents import (
     RESTRICTED,
@@ -264,27 +265,16 @@ class EmbeddedEngine(SearchEngine):
     # --- writing ----------------------------------------------------------------------
 
     def index(self, docs: Iterable[dict[str, Any]]) -> int:
-        written = 0
-        batch: list[dict[str, Any]] = []
-        for doc in docs:
-            batch.append(doc)
-            if len(batch) >= _BATCH:
-                written += self._write(batch)
-                batch = []
-        if batch:
-            written += self._write(batch)
-        return written
+        return sum(self._write(batch) for batch in batched(docs, _BATCH))
 
-    def _write(self, batch: list[dict[str, Any]]) -> int:
-        converted = [to_tantivy(doc) for doc in batch]
-        keys = [f"{doc['doc_type']}:{doc['id']}" for doc in batch]
+    def _commit(self, write: Callable[[Any], None]) -> None:
+        """One committed ``write(writer)`` to the live index (rolled back on failure); the
+        writer is dropped (releasing tantivy's lock) before the index reloads."""
         with self._write_lock:
             index = self._live(fresh=True)
             writer = self._writer(index)
             try:
-                for key, doc in zip(keys, converted, strict=True):
-                    writer.delete_documents_by_term("key", key)
-                    writer.add_document(doc)
+                write(writer)
                 writer.commit()
             except ValueError as exc:
                 writer.rollback()
@@ -292,24 +282,26 @@ class EmbeddedEngine(SearchEngine):
             finally:
                 del writer
             index.reload()
+
+    def _write(self, batch: list[dict[str, Any]]) -> int:
+        converted = [to_tantivy(doc) for doc in batch]
+        keys = [f"{doc['doc_type']}:{doc['id']}" for doc in batch]
+        def write(writer: Any) -> None:
+            for key, doc in zip(keys, converted, strict=True):
+                writer.delete_documents_by_term("key", key)
+                writer.add_document(doc)
+
+        self._commit(write)
         return len(converted)
 
     def _delete_terms(self, field: str, values: list[str]) -> None:
         if not values:
             return
-        with self._write_lock:
-            index = self._live(fresh=True)
-            writer = self._writer(index)
-            try:
-                for value in values:
-                    writer.delete_documents_by_term(field, value)
-                writer.commit()
-            except ValueError as exc:
-                writer.rollback()
-                raise SearchUnavailable(f"search index write failed: {exc}") from exc
-            finally:
-                del writer
-            index.reload()
+        def delete(writer: Any) -> None:
+            for value in values:
+                writer.delete_documents_by_term(field, value)
+
+        self._commit(delete)
 
     def delete(self, doc_type: str, ids: Iterable[str]) -> None:
         self._delete_terms("key", [f"{doc_type}:{i}" for i in ids])
@@ -324,7 +316,7 @@ class EmbeddedEngine(SearchEngine):
         written = 0
         writer = self._writer(index, heap=_REBUILD_HEAP, threads=min(2, os.cpu_count() or 1))
         try:
-            for chunk in _chunks(docs, _BATCH):
+            for chunk in batched(docs, _BATCH):
                 for doc in chunk:
                     writer.add_document(to_tantivy(doc))
                 written += len(chunk)
@@ -615,16 +607,5 @@ def author_terms(author: str) -> list[str]:
     if value.startswith("@"):
         return ["@" + analysis.normalize(value[1:])]
     return [value, "@" + analysis.normalize(value)]
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.extensions import redis_client
+from app.iterables import batched
 from search.documents import INDEXED_AUTHOR_KINDS, account_document, post_document
 from search.engine import Progress, SearchUnavailable, get_engine
 
@@ -216,14 +217,8 @@ def delete_post(post_id: str) -> None:
 def _author_post_ids(account_id: str) -> Iterator[list[str]]:
     from feed.models import Post
 
-    batch: list[str] = []
-    for post in Post.objects(author=account_id, status="published").only("id"):
-        batch.append(str(post.id))
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    posts = Post.objects(author=account_id, status="published").only("id")
+    yield from batched((str(post.id) for post in posts), BATCH)
 
 
 def sync_account(account_id: str) -> None:
@@ -315,14 +310,8 @@ def _changed_post_ids(since: datetime) -> Iterator[list[str]]:
     from feed.models import Post
 
     naive = since.replace(tzinfo=None)  # stored datetimes are naive UTC
-    batch: list[str] = []
-    for post in Post.objects(Q(created_at__gte=naive) | Q(edited_at__gte=naive)).only("id"):
-        batch.append(str(post.id))
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+    posts = Post.objects(Q(created_at__gte=naive) | Q(edited_at__gte=naive)).only("id")
+    yield from batched((str(post.id) for post in posts), BATCH)
 
 
 # --- full rebuild ----------------------------------------------------------------------------
@@ -354,13 +343,7 @@ def iter_documents(progress: Progress | None = None) -> Iterator[dict[str, Any]]
         if doc is not None:
             yield doc
     posts = Post.objects(status="published", author_kind__in=list(INDEXED_AUTHOR_KINDS))
-    batch: list[Any] = []
-    for post in posts.no_cache().batch_size(BATCH):
-        batch.append(post)
-        if len(batch) >= BATCH:
-            yield from _documents_of(batch, progress)
-            batch = []
-    if batch:
+    for batch in batched(posts.no_cache().batch_size(BATCH), BATCH):
         yield from _documents_of(batch, progress)
 
 
