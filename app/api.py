@@ -68,6 +68,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = Parser()
 
+    def arguments(self, schema: Any, *args: Any, **kwargs: Any) -> Any:
+        """A schema class is built once per route, not once per request (webargs' way):
+        our argument schemas hold no request state."""
+        return super().arguments(schema() if isinstance(schema, type) else schema,
+                                 *args, **kwargs)
+
 
 class ErrorBody(Schema):
     code = fields.String(required=True)

@@ -1,7 +1,8 @@
 """Who is asking: bearer tokens (and, for pages, the session cookie) to an Account.
 
-``g.account`` is resolved once per request: token -> account id through Redis, account from
-the Redis account cache. Suspended accounts' tokens stop working at once.
+``g.account`` is resolved once per request: the token's and the account's Redis cache
+entries, read in one round trip (``accounts.service.for_token``). Suspended accounts'
+tokens stop working at once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 
 from flask import g, request, session
 
-from app.accounts import service, tokens
+from app.accounts import service
 from app.accounts.models import Account
 from app.errors import ApiError
 
@@ -28,8 +29,7 @@ def account_for_token(raw: str | None) -> Account | None:
     """The live account behind a raw token, or None (unknown, revoked, expired, suspended)."""
     if not raw:
         return None
-    account_id = tokens.resolve(raw)
-    account = service.get(account_id) if account_id else None
+    account = service.for_token(raw)
     if account is None or account.suspended:
         return None
     return account

@@ -93,6 +93,7 @@ class Config:
         self.FANOUT_BATCH_SIZE = _int("FANOUT_BATCH_SIZE", 5_000)
         self.TIMELINE_MAX = _int("TIMELINE_MAX", 800)
         self.FEED_ACTIVE_DAYS = _int("FEED_ACTIVE_DAYS", 7)
+        self.FEED_PAGE_SECONDS = _int("FEED_PAGE_SECONDS", 5)  # first home page kept ready
         self.VIEW_FLUSH_SECONDS = _int("VIEW_FLUSH_SECONDS", 60)
 
         # Moderation.

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import os
 
-from flask import jsonify
+from flask import g, jsonify
 
 from app import create_app
+from app.auth import auth_required
 
 app = create_app(DEMO_DATA=False, RATELIMIT_ENABLED=False)
 app.config["RATELIMIT_ENABLED"] = False
@@ -66,3 +67,12 @@ with open(OUT, "w") as fh:
 @app.get("/bench/floor")
 def floor():
     return jsonify(SEED["floor"])
+
+
+@app.get("/bench/home-rebuilt")
+@auth_required()
+def home_rebuilt():
+    """The home feed's first page built on every read, as when the kept page is stale."""
+    from feed import timeline
+
+    return jsonify(timeline.home(g.account, 20))

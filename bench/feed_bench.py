@@ -1,6 +1,6 @@
 """Feed benchmarks: home feed vs a bare Flask floor, fan-out vs raw ZADD, pull-merge, memory.
 
-    .venv/bin/python -m bench.feed_bench [--seconds 10] [--followers 100000]
+    .venv/bin/python -m bench.feed_bench [--seconds 10] [--followers 100000] [--workers 1]
 
 Needs wrk (Debian's ``wrk``). Without MONGODB_URI nothing is read from MongoDB on the
 measured paths: the server seeds Redis (timelines, graph cache, post cache) in-process.
@@ -48,13 +48,15 @@ def _median(rows: list[dict]) -> dict:
     return {key: statistics.median(row[key] for row in rows) for key in rows[0]}
 
 
-def serve(redis_url: str, out: str) -> tuple[subprocess.Popen, str]:
+def serve(redis_url: str, out: str, workers: int, threads: int) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the seeded app; several workers share one seed (``--preload``)."""
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "SECRET_KEY": "bench", "BENCH_OUT": out,
            "EMBEDDED_WORKER": "0", "DEMO_DATA": "0", "PORT": str(port)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", "1",
-         "--threads", "32", "bench.feed_app:app"], cwd=ROOT, env=env,
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--workers", str(workers),
+         "--threads", str(threads), *(["--preload"] if workers > 1 else []), "bench.feed_app:app"],
+        cwd=ROOT, env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.time() + 120
     while not os.path.exists(out) or os.path.getsize(out) == 0:
@@ -65,15 +67,16 @@ def serve(redis_url: str, out: str) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-def http_benchmarks(redis_url: str, seconds: int) -> dict:
+def http_benchmarks(redis_url: str, seconds: int, workers: int = 1, threads: int = 32) -> dict:
     """The web process alone, as in production (jobs run in worker processes)."""
     out = tempfile.mktemp(suffix=".json")
-    proc, base = serve(redis_url, out)
+    proc, base = serve(redis_url, out, workers, threads)
     try:
         with open(out) as fh:
             seed = json.load(fh)
         paths = {"floor": ("/bench/floor", None),
                  "home": ("/api/v1/feed/home?limit=20", seed["ordinary"]),
+                 "rebuilt": ("/bench/home-rebuilt", seed["ordinary"]),
                  "pulled": ("/api/v1/feed/home?limit=20", seed["puller"])}
         for path, token in paths.values():
             wrk(base + path, token, 2)  # warm-up
@@ -83,11 +86,12 @@ def http_benchmarks(redis_url: str, seconds: int) -> dict:
         for _ in range(ROUNDS):
             for name, (path, token) in paths.items():
                 runs[name].append(wrk(base + path, token, max(2, seconds // ROUNDS)))
-        floor, home, pulled = (_median(runs[name]) for name in paths)
+        floor, home, rebuilt, pulled = (_median(runs[name]) for name in paths)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
-    return {"floor": floor, "home": home, "pull_merge": pulled, "body_bytes": seed["floor_bytes"]}
+    return {"floor": floor, "home": home, "rebuilt": rebuilt, "pull_merge": pulled,
+            "body_bytes": seed["floor_bytes"]}
 
 
 def fanout_benchmark(redis_url: str, followers: int) -> dict:
@@ -112,10 +116,7 @@ def fanout_benchmark(redis_url: str, followers: int) -> dict:
         batch = app.config["FANOUT_BATCH_SIZE"]
 
         def run_ours() -> int:
-            written = 0
-            for chunk in fanout.followers(author, batch):
-                written += fanout.push("b" * 24, 1, chunk, 800)
-            return written
+            return fanout.deliver("b" * 24, 1, fanout.followers(author, batch), 800)
 
         def run_raw() -> None:
             for i in range(0, followers, batch):
@@ -160,22 +161,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--followers", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=1, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=32, help="threads per worker")
     args = parser.parse_args()
     server = RedisServer(port=free_port()).start()
     try:
-        http = http_benchmarks(server.url, args.seconds)
+        http = http_benchmarks(server.url, args.seconds, args.workers, args.threads)
         fan = fanout_benchmark(server.url, args.followers)
         mem = memory_benchmark(server.url)
     finally:
         server.stop()
-    floor, home, pulled = http["floor"], http["home"], http["pull_merge"]
-    print(f"home feed (20 posts, {http['body_bytes']} B body, 32 connections, gunicorn gthread):")
-    for name, row in (("floor (bare Flask JSON)", floor), ("GET /feed/home", home),
+    floor, home, pulled, rebuilt = http["floor"], http["home"], http["pull_merge"], http["rebuilt"]
+    print(f"home feed (20 posts, {http['body_bytes']} B body, 32 connections, gunicorn gthread, "
+          f"{args.workers} x {args.threads} threads):")
+    for name, row in (("floor (bare Flask JSON)", floor), ("GET /feed/home (kept page)", home),
+                      ("first page rebuilt on every read", rebuilt),
                       ("GET /feed/home, 10 pulled authors", pulled)):
         print(f"  {name:36s} {row['rps']:8.0f} req/s  p50 {row['p50']:6.1f} ms  "
               f"p99 {row['p99']:6.1f} ms  non-2xx {row['non2xx']}")
     print(f"  throughput ratio home/floor {home['rps'] / floor['rps']:.2f} (target >= 0.50)")
     print(f"  p99 ratio home/floor {home['p99'] / floor['p99']:.2f} (target <= 1.5)")
+    print(f"  page rebuilt on every read: throughput {rebuilt['rps'] / floor['rps']:.2f}, "
+          f"p99 {rebuilt['p99'] / floor['p99']:.2f} of the floor's")
     print(f"  pull-merge p50 ratio {pulled['p50'] / home['p50']:.2f}, "
           f"p99 ratio {pulled['p99'] / home['p99']:.2f} vs ordinary (target <= 1.5)")
     print(f"fan-out to {fan['followers']} followers: ours {fan['ours_s']:.2f} s "

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/fanhub-bench-media"))
 
-# Three kinds of 1080p30 source with audio:
+# Four kinds of 1080p30 source with audio:
 #  - "phone": ffmpeg's ``testsrc2`` pattern filling the frame, at 24 Mb/s (x264 ultrafast CRF 14),
 #    bitrate far above the 1080p rung's cap so every rung is encoded. A very hard clip to
 #    encode: sharp synthetic detail everywhere and no flat areas;
@@ -28,7 +28,12 @@ CACHE = Path(os.environ.get("BENCH_CACHE", "/tmp/fanhub-bench-media"))
 #    inset object (a small ``testsrc2``) and light temporal sensor noise, encoded the way a
 #    phone does (x264 High, 17 Mb/s, 1 s GOPs), so every rung is encoded too;
 #  - "compliant": ``testsrc2``, H.264 yuv420p within the caps with 2 s GOPs, so the top rung
-#    is copied.
+#    is copied;
+#  - "default": ``testsrc2`` encoded with ffmpeg's defaults (libx264 preset medium, CRF 23,
+#    keyframes every 250 frames; ffmpeg's default ``sine`` tone, AAC): what one gets from
+#    ``ffmpeg -f lavfi -i testsrc2=... -f lavfi -i sine out.mp4``, the likely source of the
+#    issue's hand-written calibration. About 6 Mb/s (above the 1080p rung's 5 Mb/s cap) with
+#    keyframes 8.3 s apart, so all four rungs are encoded (no passthrough).
 TESTSRC2 = "testsrc2=size=1920x1080:rate=30:duration={s}"
 NATURAL = (
     "[0:v]trim=end_frame=1,loop=loop=-1:size=1,setpts=N/30/TB,"
@@ -54,6 +59,10 @@ SOURCES = {  # kind -> (scene, video encoding)
     "compliant": ("testsrc2", ["-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high",
                                "-pix_fmt", "yuv420p", "-g", "60", "-keyint_min", "60",
                                "-sc_threshold", "0", "-maxrate", "4500k", "-bufsize", "9000k"]),
+    "default": ("testsrc2", ["-c:v", "libx264"]),
+}
+AUDIO = {  # kind -> audio input and encoding, when not the 48 kHz tone at 128 kb/s
+    "default": lambda s: (["-f", "lavfi", "-i", f"sine=duration={s}"], ["-c:a", "aac"]),
 }
 
 
@@ -64,11 +73,12 @@ def source(kind: str, seconds: int) -> Path:
     if not path.exists():
         scene, encoding = SOURCES[kind]
         inputs, graph = SCENES[scene](seconds)
-        audio = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+        audio, audio_codec = AUDIO[kind](seconds) if kind in AUDIO else (
+            ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"],
+            ["-c:a", "aac", "-b:a", "128k"])
         tmp = path.with_suffix(".tmp.mp4")
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *inputs, *audio, *graph,
-                        *encoding, "-c:a", "aac", "-b:a", "128k", "-shortest", str(tmp)],
-                       check=True)
+                        *encoding, *audio_codec, "-shortest", str(tmp)], check=True)
         tmp.rename(path)
     return path
 
@@ -108,6 +118,15 @@ class PeakRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def machine_cpu() -> tuple[float, float]:
+    """(busy, steal) CPU seconds of the whole machine so far, from ``/proc/stat``: minus our own
+    CPU time over a run, what other processes (busy) and the hypervisor (steal) took."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq) / hz, steal / hz
 
 
 def mb(value: float) -> str:

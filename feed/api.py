@@ -1,6 +1,6 @@
 """REST routes of the feed: follows, posts, likes, comments, views, feeds, channels, stats."""
 
-from flask import g, jsonify, request
+from flask import current_app, g, jsonify, request
 
 from app.accounts import service as accounts
 from app.accounts.schemas import AccountPageSchema
@@ -8,7 +8,17 @@ from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.errors import ApiError
 from app.pagination import PageArgs, newest_first
-from feed import channels, graph, hydrate, interactions, notifications, posts, stats, timeline
+from feed import (
+    channels,
+    graph,
+    hydrate,
+    interactions,
+    notifications,
+    pagecache,
+    posts,
+    stats,
+    timeline,
+)
 from feed.models import Follow
 from feed.schemas import (
     BlockResultSchema,
@@ -217,8 +227,9 @@ def view(post_id):
 @bp.arguments(FeedArgs, location="query")
 @bp.response(200, FeedPageSchema)
 def home(args):
-    # hot path: already in the contract's shape, so skip the schema's dump (it only documents)
-    return jsonify(timeline.home(g.account, args["limit"], args["cursor"], args["after"]))
+    # hot path: ready JSON in the contract's shape, so skip the schema's dump (it only documents)
+    body = pagecache.home_json(g.account, args["limit"], args["cursor"], args["after"])
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.get("/channels/<any(influencers, headlines, videos):name>")

@@ -9,7 +9,7 @@ Pushing is idempotent (ZADD of the same member and score), so a re-run job chang
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from flask import current_app
 
@@ -74,15 +74,48 @@ def followers(author_id: object, batch: int) -> Iterator[list[str]]:
     yield from batched((m for m in members if m != cache.SENTINEL), batch)
 
 
-def push(post_id: str, score: int, account_ids: list[str], cap: int) -> int:
-    """Push one post into many timelines in one round trip; returns how many were active."""
-    sha = _push_sha()
-    pipe = redis_client.pipeline(transaction=False)
-    for account_id in account_ids:  # EVALSHA straight into the pipeline: the hot loop
+def _push_commands(sha: str, post_id: str, score: int, account_ids: list[str],
+                   cap: int) -> list[tuple]:
+    commands = []
+    for account_id in account_ids:
         key = cache.timeline_key(account_id)
-        pipe.execute_command("EVALSHA", sha, 3, key, cache.loading_key(key),
-                             cache.pending_key(account_id), score, post_id, cap)
+        commands.append(("EVALSHA", sha, 3, key, cache.loading_key(key),
+                         cache.pending_key(account_id), score, post_id, cap))
+    return commands
+
+
+def push(post_id: str, score: int, account_ids: list[str], cap: int) -> int:
+    """Push one post into a few timelines in one round trip; returns how many were active."""
+    pipe = redis_client.pipeline(transaction=False)
+    for command in _push_commands(_push_sha(), post_id, score, account_ids, cap):
+        pipe.execute_command(*command)
     return sum(pipe.execute())
+
+
+def deliver(post_id: str, score: int, chunks: Iterable[list[str]], cap: int) -> int:
+    """Push into the timelines of every chunk; returns how many were active.
+
+    A pipeline with one chunk in flight: the next chunk is sent before the replies to the
+    previous one are read, so Redis runs one chunk's scripts while Python packs the next
+    (with ``pipeline.execute`` the two take turns). Replies are read in order on the one
+    connection; after an error the connection is dropped, never reused half read.
+    """
+    sha, pool = _push_sha(), redis_client.connection_pool
+    conn = pool.get_connection()
+    written, unread = 0, 0
+    try:
+        for chunk in chunks:
+            conn.send_packed_command(conn.pack_commands(_push_commands(sha, post_id, score, chunk,
+                                                                       cap)))
+            written += sum(conn.read_response() for _ in range(unread))
+            unread = len(chunk)
+        written += sum(conn.read_response() for _ in range(unread))
+    except BaseException:
+        conn.disconnect()
+        raise
+    finally:
+        pool.release(conn)
+    return written
 
 
 def _matching(account_ids: list[str], rule: dict) -> list[str]:
@@ -100,12 +133,16 @@ def fan_out(post_id: str) -> int:
     cap, batch = config["TIMELINE_MAX"], config["FANOUT_BATCH_SIZE"]
     score = cache.score(post.created_at)
     record_recent(post)
+    big = graph.is_big(post.author)
+    if big:
+        from feed import pagecache  # (it reads timelines, which import this module)
+
+        pagecache.pulled_changed()
     written = push(str(post.id), score, [str(post.author)], cap)
-    if graph.is_big(post.author):
+    if big:
         return written  # pulled by readers
     rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
-    for chunk in followers(post.author, batch):
-        if rule:
-            chunk = _matching(chunk, rule)
-        written += push(str(post.id), score, chunk, cap)
-    return written
+    chunks = followers(post.author, batch)
+    if rule:
+        chunks = (_matching(chunk, rule) for chunk in chunks)
+    return written + deliver(str(post.id), score, chunks, cap)

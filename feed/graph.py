@@ -80,9 +80,10 @@ def follow(follower: Account, target_ref: str) -> dict:
     cache.add_if_cached(cache.following_key(follower.id), str(target.id))
     cache.add_if_cached(cache.followers_key(target.id), str(follower.id))
     refresh_big(target)
-    from feed import notifications, timeline
+    from feed import notifications, pagecache, timeline
 
     timeline.merge_author(follower.id, target.id)
+    pagecache.viewer_changed(follower.id)
     _live_rooms(follower.id)
     notifications.notify(target.id, "follow", follower)
     return {"following": True, "followers_count": target.followers_count}
@@ -97,9 +98,10 @@ def unfollow(follower: Account, target_ref: str) -> dict:
         cache.remove_if_cached(cache.following_key(follower.id), str(target.id))
         cache.remove_if_cached(cache.followers_key(target.id), str(follower.id))
         refresh_big(target)
-        from feed import timeline
+        from feed import pagecache, timeline
 
         timeline.drop_author(follower.id, target.id)
+        pagecache.viewer_changed(follower.id)
         _live_rooms(follower.id)
     return {"following": False, "followers_count": target.followers_count}
 
@@ -152,5 +154,8 @@ def set_block(account: Account, target_ref: str, kind: str, on: bool) -> dict:
     else:
         Block.objects(account=account.id, target=target.id, kind=kind).delete()
     redis_client.delete(cache.hidden_key(account.id), cache.blocked_by_key(target.id))
+    from feed import pagecache
+
+    pagecache.viewer_changed(account.id, target.id)
     _live_rooms(account.id, target.id)
     return {"blocked" if kind == "block" else "muted": on, "account_id": str(target.id)}

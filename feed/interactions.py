@@ -19,7 +19,7 @@ from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import newest_first
 from app.times import iso, utcnow
-from feed import cache, graph, hydrate, notifications, screening
+from feed import cache, graph, hydrate, notifications, pagecache, screening
 from feed.models import Comment, DailyViews, Like, Post
 from feed.posts import get_visible
 
@@ -59,6 +59,7 @@ def like(account: Account, post_id: str) -> dict:
     count = _bump(post.id, "like", 1)
     notifications.notify(post.author, "like", account, post.id)
     _counts_event(post_id)
+    pagecache.viewer_changed(account.id)
     return {"liked": True, "like_count": count}
 
 
@@ -68,6 +69,7 @@ def unlike(account: Account, post_id: str) -> dict:
         cache.remove_if_cached(cache.liked_key(account.id), post_id)
         count = _bump(post.id, "like", -1)
         _counts_event(post_id)
+        pagecache.viewer_changed(account.id)
     else:
         count = hydrate.load([post_id])[post_id]["like_count"]
     return {"liked": False, "like_count": count}
@@ -111,6 +113,7 @@ def _published(comment: Comment, post_author: object, author: Account, data: dic
     notifications.notify(post_author, "comment", author, comment.post)
     live_events.comment_added(str(comment.post), data)
     _counts_event(str(comment.post))
+    pagecache.viewer_changed(author.id)
 
 
 def set_comment_status(comment: Comment, status: str) -> Comment:
@@ -154,6 +157,7 @@ def delete_comment(account: Account, comment_id: str) -> None:
     if was_published:
         _bump(comment.post, "comment", -1)
         _counts_event(str(comment.post))
+        pagecache.viewer_changed(account.id)
 
 
 # --- views -------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.times import utcnow
-from feed import audience, hydrate, screening
+from feed import audience, hydrate, pagecache, screening
 from feed.models import Audience, Campaign, Post, Product
 
 HEADLINE_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i",
@@ -191,6 +191,7 @@ def remove(post: Post) -> None:
 
     signals.post_deleted.send(post)
     hydrate.forget(post.id, deleted=True)
+    pagecache.posts_changed()
     Comment.objects(post=post.id).delete()
     Like.objects(post=post.id).delete()
     post.delete()
@@ -212,6 +213,8 @@ def set_status(post: Post, status: str, error: dict | None = None) -> Post:
 def after_change(post: Post, before: str | None) -> None:
     """Refresh caches, fan out what became published, tell the other packages."""
     hydrate.store(post)
+    if before == "published":  # others may have it on a kept feed page
+        pagecache.posts_changed()
     if post.status == "published" and before != "published":
         from feed.tasks import fanout_post
 

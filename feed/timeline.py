@@ -25,7 +25,8 @@ from feed.fanout import ensure_recent
 from feed.models import Post
 
 
-def _ttl() -> int:
+def active_seconds() -> int:
+    """How long a timeline lives without being read."""
     return current_app.config["FEED_ACTIVE_DAYS"] * 86400
 
 
@@ -67,14 +68,14 @@ def rebuild(account: Account) -> int:
     pipe.zadd(key, members)  # a union: a concurrent rebuild or push is never undone
     pipe.eval(_MERGE_PENDING, 3, key, cache.loading_key(key), cache.pending_key(account.id),
               cap + 1)
-    pipe.expire(key, _ttl())
+    pipe.expire(key, active_seconds())
     return pipe.execute()[1] - 1
 
 
 def ensure(account: Account) -> str:
     """The account's timeline key, rebuilt if missing; reading keeps it alive."""
     key = cache.timeline_key(account.id)
-    if not redis_client.expire(key, _ttl()):
+    if not redis_client.expire(key, active_seconds()):
         rebuild(account)
     return key
 
@@ -191,13 +192,14 @@ def read(keys: list[str], viewer: Account | None, limit: int, cursor: str | None
     return {"items": items, "next_cursor": next_cursor, "head_cursor": head}
 
 
-def home(viewer: Account, limit: int, cursor: str | None = None,
-         after: str | None = None) -> dict[str, Any]:
-    """One page of the viewer's home feed: pushed entries plus pulled big authors."""
+def home(viewer: Account, limit: int, cursor: str | None = None, after: str | None = None,
+         pulled: list[str] | None = None) -> dict[str, Any]:
+    """One page of the viewer's home feed: pushed entries plus pulled big authors
+    (``pulled``, if given, receives their ids)."""
     key = cache.timeline_key(viewer.id)
     upper, lower = _bounds(cursor, after)
     pipe = redis_client.pipeline(transaction=False)  # everything the page needs: one round trip
-    pipe.expire(key, _ttl())
+    pipe.expire(key, active_seconds())
     pipe.smembers(cache.following_key(viewer.id))
     pipe.smembers(cache.hidden_key(viewer.id))
     pipe.smembers(cache.blocked_by_key(viewer.id))
@@ -210,14 +212,16 @@ def home(viewer: Account, limit: int, cursor: str | None = None,
     hidden = _members(hidden) if hidden else graph.hidden_ids(viewer.id)
     blocked = _members(blocked) if blocked else graph.blocked_by(viewer.id)
     ids = list(following)
-    pulled = [a for a, big in zip(ids, redis_client.smismember(cache.BIG_AUTHORS, ids)) if big] \
+    bigs = [a for a, big in zip(ids, redis_client.smismember(cache.BIG_AUTHORS, ids)) if big] \
         if ids else []
-    recent = [cache.recent_key(a) for a in pulled]
+    if pulled is not None:
+        pulled.extend(bigs)
+    recent = [cache.recent_key(a) for a in bigs]
     if recent:
         pipe = redis_client.pipeline(transaction=False)
         for recent_key in recent:
             pipe.exists(recent_key)
-        for author_id, present in zip(pulled, pipe.execute()):
+        for author_id, present in zip(bigs, pipe.execute()):
             if not present:
                 ensure_recent(author_id)
     return read([key, *recent], viewer, limit, cursor, after,

@@ -388,7 +388,7 @@ def suspend(account_id: str, moderator: Any, reason: str | None = None):
     if account.roles and not moderator.has_role("admin"):
         raise ApiError(403, "forbidden", "only an admin can suspend a moderator or an admin")
     if not account.suspended:
-        service.set_suspended(account, True)
+        account = service.set_suspended(account, True)
     _audit(moderator, "suspend", "account", account.id, reason)
     return account
 
@@ -398,7 +398,7 @@ def reinstate(account_id: str, moderator: Any, reason: str | None = None):
 
     account = _account(account_id)
     if account.suspended:
-        service.set_suspended(account, False)
+        account = service.set_suspended(account, False)
     _audit(moderator, "reinstate", "account", account.id, reason)
     return account
 
@@ -408,7 +408,7 @@ def set_verified(account_id: str, moderator: Any, verified: bool, reason: str | 
 
     account = _account(account_id)
     if account.verified != verified:
-        service.update(account, {"verified": verified})
+        account = service.update(account, {"verified": verified})
     _audit(moderator, "verify" if verified else "unverify", "account", account.id, reason)
     return account
 

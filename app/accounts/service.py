@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -57,19 +58,47 @@ def invalidate(account_id: object) -> None:
     redis_client.delete(_cache_key(account_id), _public_key(account_id))
 
 
+@functools.lru_cache(maxsize=4096)
+def _decode(cached: str) -> Account:
+    """Documents are built once per distinct cache entry: building one costs more than
+    the Redis read. The same document is then shared by the process's requests."""
+    return Account._from_son(json_util.loads(cached))
+
+
 def get(account_id: object) -> Account | None:
-    """The account by id, from the Redis cache when warm."""
+    """The account by id, from the Redis cache when warm.
+
+    Cached accounts are shared by every request of the process: read them, never change
+    them; code that changes an account works on its own copy (``_own``).
+    """
     account_id = str(account_id)
     if not ObjectId.is_valid(account_id):
         return None
     cached = redis_client.get(_cache_key(account_id))
     if cached:
-        return Account._from_son(json_util.loads(cached))
+        return _decode(cached)
     account = Account.objects(id=account_id).first()
     if account is not None:
         redis_client.set(_cache_key(account_id), json_util.dumps(account.to_mongo()),
                          ex=CACHE_SECONDS)
     return account
+
+
+def for_token(raw: str) -> Account | None:
+    """The account behind a bearer token: the token and the account are read in one
+    round trip when both are cached (a token names its account, see ``tokens.issue``)."""
+    claimed = tokens.claimed_id(raw)
+    if claimed is None:
+        account_id = tokens.resolve(raw)
+        return get(account_id) if account_id else None
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.get(tokens.cache_key(raw))
+    pipe.get(_cache_key(claimed))
+    entry, cached = pipe.execute()
+    account_id = tokens.resolve(raw, entry)
+    if account_id == claimed and cached:
+        return _decode(cached)
+    return get(account_id) if account_id else None
 
 
 def get_many(account_ids: list) -> dict[str, Account]:
@@ -80,7 +109,7 @@ def get_many(account_ids: list) -> dict[str, Account]:
     found: dict[str, Account] = {}
     for account_id, cached in zip(ids, redis_client.mget([_cache_key(i) for i in ids])):
         if cached:
-            found[account_id] = Account._from_son(json_util.loads(cached))
+            found[account_id] = _decode(cached)
     missing = [i for i in ids if i not in found]
     if missing:
         pipe = redis_client.pipeline()
@@ -156,10 +185,16 @@ def authenticate(username: str, password: str) -> Account:
     return account
 
 
+def _own(account: Account) -> Account:
+    """A document of the caller's own to change: cached ones are shared (see ``get``)."""
+    return Account.objects(id=account.id).first() or account
+
+
 def update(account: Account, changes: dict[str, Any]) -> Account:
     if "page_layout" in changes and account.kind == "fan":
         raise ApiError(400, "validation_error", "only merchants and influencers have pages",
                        {"page_layout": ["not allowed for fans"]})
+    account = _own(account)
     for key, value in changes.items():
         if key == "profile":
             value = Profile(**value)
@@ -174,6 +209,7 @@ def change_password(account: Account, old: str, new: str, current_token: str) ->
     if not check_password(account, old):
         raise ApiError(403, "invalid_credentials", "the old password is wrong",
                        {"old_password": ["wrong password"]})
+    account = _own(account)
     account.password_hash = hash_password(new)
     account.save()
     invalidate(account.id)
@@ -193,7 +229,7 @@ def delete(account: Account, password: str) -> None:
 def set_suspended(account: Account, suspended: bool) -> Account:
     """Suspension stops every token at once; reinstating lets them work again."""
     Account.objects(id=account.id).update_one(set__suspended=suspended)
-    account.suspended = suspended
+    account = _own(account)
     invalidate(account.id)
     if suspended:
         from app import live

@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from bson import ObjectId
 from flask import current_app
 
 from app.accounts.models import Token
@@ -32,20 +33,34 @@ def _cache(token_hash: str, account_id: str, ttl: int) -> None:
 
 
 def issue(account_id: object) -> str:
-    """A new token for the account; only its hash is stored."""
-    raw = secrets.token_urlsafe(32)
+    """A new token for the account; only its hash is stored. The token starts with the
+    account's id, so the account can be read together with the token (``claimed_id``)."""
+    raw = f"{account_id}.{secrets.token_urlsafe(32)}"
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
     Token(token_hash=_hash(raw), account=account_id, expires_at=utcnow() + timedelta(seconds=ttl)).save()
     _cache(_hash(raw), str(account_id), ttl)
     return raw
 
 
-def resolve(raw: str) -> str | None:
-    """The account id a token belongs to, or None if unknown, revoked or expired."""
+def claimed_id(raw: str) -> str | None:
+    """The account id a token names, before it is checked (``resolve`` checks it)."""
+    head, dot, _ = raw.partition(".")
+    return head if dot and ObjectId.is_valid(head) else None
+
+
+def cache_key(raw: str) -> str:
+    return f"tok:{_hash(raw)}"
+
+
+def resolve(raw: str, cached: str | None = None) -> str | None:
+    """The account id a token belongs to, or None if unknown, revoked or expired.
+
+    ``cached`` is the token's cache entry (``cache_key``) when the caller has read it.
+    """
     if not raw or len(raw) > 200:
         return None
     token_hash = _hash(raw)
-    account_id = redis_client.get(f"tok:{token_hash}")
+    account_id = cached or redis_client.get(f"tok:{token_hash}")
     if account_id:
         return account_id
     token = Token.objects(token_hash=token_hash).first()

@@ -123,6 +123,28 @@ def test_token_resolves_from_redis_after_cache_miss(app, http):
     assert any(True for _ in r.scan_iter("tok:*"))  # cached again
 
 
+def test_a_token_names_its_account_but_only_the_whole_token_counts(app, http):
+    ida = register(http, "iris").json()
+    jack = register(http, "jack").json()
+    token = ida["token"]
+    assert token.startswith(ida["account"]["id"] + ".")
+    forged = jack["account"]["id"] + token[token.index("."):]
+    r = http.get(http.base + "/accounts/me", headers=auth(forged))
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_token"
+    with app.app_context():  # a token issued before tokens named their account still works
+        import hashlib
+        from datetime import timedelta
+
+        from app.accounts.models import Token
+        from app.times import utcnow
+
+        plain = "plain-token-without-an-account-id"
+        Token(token_hash=hashlib.sha256(plain.encode()).hexdigest(), account=jack["account"]["id"],
+              expires_at=utcnow() + timedelta(days=1)).save()
+    me = http.get(http.base + "/accounts/me", headers=auth(plain))
+    assert me.status_code == 200 and me.json()["username"] == "jack"
+
+
 def test_suspended_account_tokens_stop_working(app, http):
     token = register(http, "harry").json()["token"]
     with app.app_context():

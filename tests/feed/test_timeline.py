@@ -196,3 +196,19 @@ def test_unfollow_removes_author_from_feed(feed, make_account, http):
     feed.wait_in_home(fan, pa)
     http.delete(f"{http.base}/accounts/{a.id}/follow", headers=fan.headers)
     assert feed.home_ids(fan) == [pb]
+
+
+def test_fan_out_in_several_batches_reaches_every_active_follower(feed, make_account, app):
+    app.config["FANOUT_BATCH_SIZE"] = 2  # five followers: three batches in flight one by one
+    try:
+        brand = make_account("merchant")
+        fans = [make_account("fan") for _ in range(5)]
+        for fan in fans:
+            feed.follow(fan, brand)
+        for fan in fans[:4]:
+            feed.home(fan)  # active: pushed to; the fifth is rebuilt when it reads
+        post = feed.post(brand, text="分批推送")
+        for fan in fans:
+            feed.wait_in_home(fan, post["id"])
+    finally:
+        app.config["FANOUT_BATCH_SIZE"] = 5_000

@@ -205,3 +205,52 @@ def test_a_redelivered_job_proceeds_once_a_killed_workers_lock_expires(app, make
         media = service.get(media_id)
     assert media.status == "ready" and media.attempts == 1
     assert redis.get(f"media:job:{media_id}") is None, "released when done"
+
+
+def test_a_second_delivery_while_the_job_runs_requeues_and_transcodes_once(
+        app, make_account, clip, tmp_path, monkeypatch):
+    """The ``busy`` path of ``process_media``: a second delivery of the same media while the
+    first holds the job lock neither transcodes nor waits; it queues itself again (through the
+    real broker, to the real worker), and that later delivery finds the media ready."""
+    from celery.signals import task_postrun
+
+    from app import signals
+
+    monkeypatch.setitem(app.config, "MEDIA_JOB_LOCK_SECONDS", 3)  # the re-queue's countdown
+    owner = make_account("fan")
+    media_id = _stored_media(app, owner.id, clip("small"), tmp_path)
+    redis = app.extensions["redis"]
+    ready, worker_runs, second = [], [], {}
+
+    def on_ready(media, **_):
+        if str(media.id) == media_id:
+            ready.append(media.status)
+
+    def on_postrun(task=None, args=None, retval=None, **_):
+        if task is not None and task.name == process_media.name and args == [media_id]:
+            worker_runs.append(retval)
+
+    def on_progress(fraction: float) -> None:  # ffmpeg of the first delivery is running
+        if not second:
+            second["lock_held"] = redis.exists(f"media:job:{media_id}")
+            second["status"] = process_media(media_id)  # a plain (not eager) delivery
+
+    signals.media_ready.connect(on_ready)
+    task_postrun.connect(on_postrun, weak=False)
+    try:
+        with app.app_context():
+            assert service.process(media_id, progress=on_progress) == "ready"
+            finished = service.get(media_id).updated_at
+        assert second == {"lock_held": 1, "status": "busy"}
+        assert worker_runs == [], "the second delivery was not run in place"
+        wait_for(lambda: worker_runs, timeout=30)  # the re-queued one, after its countdown
+    finally:
+        task_postrun.disconnect(on_postrun)
+        signals.media_ready.disconnect(on_ready)
+    assert worker_runs == ["ready"]
+    with app.app_context():
+        media = service.get(media_id)
+    assert media.status == "ready" and media.attempts == 1, "transcoded exactly once"
+    assert ready == ["ready"], "media.ready sent exactly once"
+    assert media.updated_at == finished, "the later delivery changed nothing"
+    assert redis.get(f"media:job:{media_id}") is None

@@ -70,18 +70,18 @@ def test_a_redis_error_while_resolving_a_token_never_makes_the_request_anonymous
     error there (which the limiter swallows) left the request anonymous, and the view then
     answered a valid token with 401 instead of serving it (or 503)."""
     from app import auth
-    from app.accounts import tokens
+    from app.accounts import service
 
     fan = make_account("fan")
-    resolve, calls = tokens.resolve, []
+    for_token, calls = service.for_token, []
 
     def flaky(raw):
         calls.append(raw)
         if len(calls) == 1:
             raise redis.exceptions.ConnectionError("Connection refused")
-        return resolve(raw)
+        return for_token(raw)
 
-    monkeypatch.setattr(tokens, "resolve", flaky)
+    monkeypatch.setattr(service, "for_token", flaky)
     with app.test_request_context("/api/v1/feed/home", headers=fan.headers):
         with pytest.raises(redis.exceptions.ConnectionError):
             auth.current_account()

@@ -1,0 +1,101 @@
+"""The first page of each home feed, kept ready for the next identical read.
+
+Apps read the first page of the home feed far more often than it changes (every app start
+and resume, pull-to-refresh, several devices), and hydrating it costs some thirty Redis
+commands. A page is kept as ready JSON for ``FEED_PAGE_SECONDS`` with a stamp of what it
+was built from, read *before* it was built, so a change that lands while it is being built
+leaves it stale, never wrong:
+
+- the viewer's timeline (newest entry and size): a pushed post shows at once;
+- the pulled epoch, moved when an author above ``FANOUT_MAX_FOLLOWERS`` publishes (only
+  for pages that pull such authors): a pulled post shows at once;
+- the viewer's own version, moved by what the viewer does (likes, comments, follows,
+  blocks, profile): the viewer's own actions show at once;
+- the feed epoch, moved when a post that others could see is edited, removed or deleted,
+  or an author with posts changes (suspension, name): such changes show at once.
+
+Counts moved by other people (likes, comments, views) may show up to ``FEED_PAGE_SECONDS``
+late; live ``post.counts`` events carry them sooner. ``FEED_PAGE_SECONDS=0`` turns it off.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from app import jsonio
+from app.extensions import redis_client
+from feed import cache, timeline
+
+EPOCHS_KEY = "feed:epochs"  # a hash: "posts" and "pulled" (one read for both)
+VERSION_SECONDS = 24 * 3600  # far longer than any page lives
+
+
+def page_key(account_id: object, limit: int) -> str:
+    return f"page:{{{account_id}}}:{limit}"
+
+
+def version_key(account_id: object) -> str:
+    return f"page-version:{{{account_id}}}"
+
+
+def viewer_changed(*account_ids: object) -> None:
+    """Something these accounts did changes their own feed pages (likes, follows, blocks)."""
+    pipe = redis_client.pipeline(transaction=False)
+    for account_id in account_ids:
+        pipe.incr(version_key(account_id))
+        pipe.expire(version_key(account_id), VERSION_SECONDS)
+    pipe.execute()
+
+
+def posts_changed() -> None:
+    """A post others could see changed or went: every kept page is stale."""
+    redis_client.hincrby(EPOCHS_KEY, "posts", 1)
+
+
+def pulled_changed() -> None:
+    """A pulled author published: kept pages that pull authors are stale."""
+    redis_client.hincrby(EPOCHS_KEY, "pulled", 1)
+
+
+def on_account_changed(account: Any, **_: Any) -> None:
+    """``account_changed`` receiver: the viewer's audience profile, and (for an author with
+    posts) the name, avatar and suspension shown on others' pages."""
+    viewer_changed(account.id)
+    if account.posts_count:
+        posts_changed()
+
+
+# The kept page and what its stamp reads in the viewer's keys (one Cluster slot): the
+# viewer's version and the timeline's newest entry and size. A read keeps the timeline alive.
+_KEPT = """
+local page = redis.call('HMGET', KEYS[1], 'body', 'stamp')
+local alive = redis.call('EXPIRE', KEYS[3], ARGV[1])
+local head = redis.call('ZREVRANGE', KEYS[3], 0, 0)[1] or false
+return {page[1], page[2], redis.call('GET', KEYS[2]), alive, head, redis.call('ZCARD', KEYS[3])}
+"""
+
+
+def home_json(viewer: Any, limit: int, cursor: str | None = None,
+              after: str | None = None) -> str:
+    """The home feed page as JSON text: the kept first page when nothing it shows changed."""
+    seconds = current_app.config["FEED_PAGE_SECONDS"]
+    if cursor or after or seconds <= 0:
+        return jsonio.dumps(timeline.home(viewer, limit, cursor, after))
+    key = page_key(viewer.id, limit)
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.eval(_KEPT, 3, key, version_key(viewer.id),
+              cache.timeline_key(viewer.id), timeline.active_seconds())
+    pipe.hmget(EPOCHS_KEY, "posts", "pulled")
+    (body, stamp, version, alive, head, size), (posts, pulled) = pipe.execute()
+    own = f"{posts}|{version}|{head or '-'}|{size}"
+    if body is not None and alive and stamp in (own, f"{own}|{pulled}"):
+        return body
+    pulls: list[str] = []
+    page = jsonio.dumps(timeline.home(viewer, limit, pulled=pulls))
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.hset(key, mapping={"body": page, "stamp": f"{own}|{pulled}" if pulls else own})
+    pipe.expire(key, seconds)
+    pipe.execute()
+    return page
