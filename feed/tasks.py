@@ -1,9 +1,14 @@
 """Celery jobs of the feed. Each is idempotent: running it twice changes nothing more."""
 
 from celery import shared_task
+from redis import exceptions as redis_errors
 
 
-@shared_task(name="feed.tasks.fanout_post", acks_late=True)
+# Redis going away half way through leaves some timelines without the post: run it again
+# (pushing is idempotent) once Redis is back.
+@shared_task(name="feed.tasks.fanout_post", acks_late=True,
+             autoretry_for=(redis_errors.ConnectionError, redis_errors.TimeoutError), retry_backoff=2,
+             retry_backoff_max=60, max_retries=10)
 def fanout_post(post_id: str) -> int:
     """Deliver a published post to timelines, then tell online followers."""
     from feed import fanout, live_events
