@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from app.errors import ApiError
 
@@ -146,7 +146,9 @@ class ParsedQuery:
     @cached_property
     def username_tokens(self) -> tuple[str, ...]:
         """The query as the username field analyzes it (a separate analyzer group)."""
-        return tuple(username_tokens(self.text))
+        if "_" not in self.text and "." not in self.text:
+            return self.tokens  # username_text changes nothing
+        return _query_tokens(username_text(self.text))
 
 
 #: The ``minimum_should_match`` both engines use: up to 2 tokens all must match,
@@ -167,11 +169,17 @@ def parse_query(q: str | None) -> ParsedQuery:
     if len(text) > MAX_QUERY_CHARS:
         raise ApiError(400, "invalid_query", f"q is longer than {MAX_QUERY_CHARS} characters",
                        {"q": [f"at most {MAX_QUERY_CHARS} characters"]})
-    found = tokens(text)
+    found = _query_tokens(text)
     if not found:
         raise ApiError(400, "invalid_query", "q has nothing to search for",
                        {"q": ["needs at least one letter, digit or CJK character"]})
-    return ParsedQuery(text, tuple(found))
+    return ParsedQuery(text, found)
+
+
+@lru_cache(maxsize=4096)
+def _query_tokens(text: str) -> tuple[str, ...]:
+    """A query's tokens, remembered: popular queries repeat and analysis is Python."""
+    return tuple(tokens(text))
 
 
 def parse_prefix(q: str | None) -> str:

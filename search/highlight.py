@@ -80,9 +80,12 @@ def _case_pattern(token: str) -> re.Pattern[str]:
 
 
 class Terms:
-    """A query's tokens sorted by how they are found and which boundary rule applies."""
+    """A query's tokens sorted by how they are found and which boundary rule applies.
 
-    __slots__ = ("cased", "checks", "lowered", "plain")
+    Each finder is (token or bound ``search`` of its case pattern, length, boundary class).
+    """
+
+    __slots__ = ("cased", "checks", "folded", "lowered", "plain")
 
     def __init__(self, tokens: tuple[str, ...]) -> None:
         checks: list[_Check] = []
@@ -93,21 +96,25 @@ class Terms:
                 checks.append((token, _CJK_EDGE))
             else:
                 checks.append((token, None))
-        #: every token, for text already folded
         self.checks = tuple(checks)
+        #: every token, for text already folded
+        self.folded = tuple((t, len(t), e) for t, e in checks)
         #: for unfolded text: CJK tokens (found as they are), ASCII words (case patterns),
         #: other words (found in the lowercased text)
-        self.plain = tuple(c for c in checks if c[1] is not _WORD_EDGE)
-        self.cased = tuple((_case_pattern(t), len(t), e) for t, e in checks
+        self.plain = tuple((t, len(t), e) for t, e in checks if e is not _WORD_EDGE)
+        self.cased = tuple((_case_pattern(t).search, len(t), e) for t, e in checks
                            if e is _WORD_EDGE and t.isascii())
-        self.lowered = tuple(c for c in checks if c[1] is _WORD_EDGE and not c[0].isascii())
+        self.lowered = tuple((t, len(t), e) for t, e in checks
+                             if e is _WORD_EDGE and not t.isascii())
 
     def __bool__(self) -> bool:
         return bool(self.checks)
 
 
+@lru_cache(maxsize=4096)
 def compile_tokens(tokens: tuple[str, ...]) -> Terms:
-    """Sort a query's tokens by the boundary rule that applies to them."""
+    """Sort a query's tokens by the boundary rule that applies to them (memoized by
+    tokens: a :class:`Terms` never changes, and popular queries repeat)."""
     return Terms(tokens)
 
 
@@ -119,117 +126,31 @@ def fold(text: str) -> str:
     return _FULL_WIDTH_RE.sub(_half, folded)
 
 
-def _is_token(text: str, begin: int, end: int, edge: _CharClass) -> bool:
-    return not ((begin and edge[text[begin - 1]]) or (end < len(text) and edge[text[end]]))
-
-
-def _find(text: str, checks: tuple[_Check, ...], lo: int, hi: int,
-          found: list[tuple[int, int]]) -> None:
-    """Add the matches of ``checks`` in ``text`` that start in ``[lo, hi)``."""
-    for token, edge in checks:
-        size = len(token)
-        stop = hi + size - 1
-        at = text.find(token, lo, stop)
-        while at != -1:
-            if edge is None or _is_token(text, at, at + size, edge):
-                found.append((at, at + size))
-            at = text.find(token, at + 1, stop)
-
-
-def _find_cased(text: str, cased: tuple[tuple[re.Pattern[str], int, _CharClass], ...],
-                lo: int, hi: int, found: list[tuple[int, int]]) -> None:
-    for pattern, size, edge in cased:
-        stop = min(len(text), hi + size - 1)
-        match = pattern.search(text, lo, stop)
-        while match is not None:
-            at = match.start()
-            if _is_token(text, at, at + size, edge):
-                found.append((at, at + size))
-            match = pattern.search(text, at + 1, stop)
-
-
-def _matches(text: str, folded: bool, terms: Terms, lo: int, hi: int
-             ) -> list[tuple[int, int]]:
-    """Matches starting in ``[lo, hi)`` of ``text`` (folded, or as stored when the index
-    found folding it the same as lowercasing it), in order, overlapping ones merged."""
-    found: list[tuple[int, int]] = []
-    if folded:
-        _find(text, terms.checks, lo, hi, found)
-    else:
-        if terms.plain:
-            _find(text, terms.plain, lo, hi, found)
-        if terms.cased:
-            _find_cased(text, terms.cased, lo, hi, found)
-        if terms.lowered:
-            _find(text.lower(), terms.lowered, lo, hi, found)
-    if len(found) < 2:
-        return found
-    found.sort()
-    spans = [found[0]]
-    for begin, end in found:
-        last_begin, last_end = spans[-1]
-        if begin <= last_end:
-            if end > last_end:
-                spans[-1] = (last_begin, end)
-        else:
-            spans.append((begin, end))
-    return spans
-
-
-def _first_match(text: str, folded: bool, terms: Terms) -> int:
-    """Where the earliest match starts (-1: nowhere); each token's search stops at the best
-    start found so far."""
-    size = len(text)
-    best = size
-    if folded:
-        for token, edge in terms.checks:
-            best = _first(text, token, edge, best)
-        return -1 if best == size else best
-    for token, edge in terms.plain:
-        best = _first(text, token, edge, best)
-    for pattern, length, edge in terms.cased:
-        match = pattern.search(text, 0, min(size, best + length - 1))
-        while match is not None:
-            at = match.start()
-            if _is_token(text, at, at + length, edge):
-                best = at
-                break
-            match = pattern.search(text, at + 1, min(size, best + length - 1))
-    if terms.lowered:
-        lowered = text.lower()
-        for token, edge in terms.lowered:
-            best = _first(lowered, token, edge, best)
-    return -1 if best == size else best
-
-
-def _first(text: str, token: str, edge: _CharClass | None, limit: int) -> int:
-    """The first match of ``token`` starting before ``limit``, else ``limit``."""
-    size = len(token)
-    stop = limit + size - 1
-    at = text.find(token, 0, stop)
-    while at != -1:
-        if edge is None or _is_token(text, at, at + size, edge):
-            return at
-        at = text.find(token, at + 1, stop)
-    return limit
-
-
 def _render(text: str, spans: list[tuple[int, int]], lo: int, hi: int) -> str:
-    piece = text if lo == 0 and hi == len(text) else text[lo:hi]
-    clean = "&" not in piece and "<" not in piece and ">" not in piece
+    """``text[lo:hi]`` as HTML with ``spans`` (in order, disjoint, starting in
+    ``[lo, hi)``; the last may end beyond ``hi``) in ``<em>``."""
+    piece = text[lo:hi]
+    if "&" in piece or "<" in piece or ">" in piece:
+        out = []
+        at = lo
+        for start, end in spans:
+            end = min(end, hi)
+            out += (escape(text[at:start], quote=False), "<em>",
+                    escape(text[start:end], quote=False), "</em>")
+            at = end
+        out.append(escape(text[at:hi], quote=False))
+        return "".join(out)
+    if len(spans) == 1:
+        start, end = spans[0]
+        end = min(end, hi)
+        return f"{text[lo:start]}<em>{text[start:end]}</em>{text[end:hi]}"
     out = []
     at = lo
     for start, end in spans:
-        start, end = max(start, lo), min(end, hi)
-        if start >= end:
-            continue
-        if clean:
-            out += (text[at:start], "<em>", text[start:end], "</em>")
-        else:
-            out += (escape(text[at:start], quote=False), "<em>",
-                    escape(text[start:end], quote=False), "</em>")
+        end = min(end, hi)
+        out += (text[at:start], "<em>", text[start:end], "</em>")
         at = end
-    out.append(text[at:hi] if clean else escape(text[at:hi], quote=False))
+    out.append(text[at:hi])
     return "".join(out)
 
 
@@ -237,27 +158,144 @@ def mark(text: str, terms: Terms, whole: bool, folded: str | None = None,
          match_text: str | None = None) -> str | None:
     """:func:`highlight` for text whose fold the index already settled: ``folded`` is the
     stored fold, None when folding the text is the same as lowercasing it (what
-    :meth:`search.embedded.to_tantivy` guarantees for every field it does not store)."""
-    if not text or not terms:
+    :meth:`search.embedded.to_tantivy` guarantees for every field it does not store).
+
+    One function on purpose: it runs for every field of every hit, and Python calls cost
+    more here than the searches (done in C by ``str.find`` and the case patterns).
+    A match counts only on token boundaries (``edge`` is the class a neighbour must not
+    be in; None: anywhere).
+    """
+    if not text or terms is None or not terms.checks:
         return None
-    haystack = folded if folded is not None else (
-        match_text if match_text is not None else text)
-    is_folded = folded is not None
-    size = len(text)
-    if size <= (WHOLE_MAX_CHARS if whole else FRAGMENT_CHARS):
-        spans = _matches(haystack, is_folded, terms, 0, size)
-        return _render(text, spans, 0, size) if spans else None
-    first = _first_match(haystack, is_folded, terms)
-    if first == -1:
+    if folded is not None:
+        haystack, finds, cased, lowered = folded, terms.folded, (), ()
+    else:
+        haystack = match_text if match_text is not None else text
+        finds, cased, lowered = terms.plain, terms.cased, terms.lowered
+    size = len(haystack)
+    lowered_text = haystack.lower() if lowered else ""
+    limit = WHOLE_MAX_CHARS if whole else FRAGMENT_CHARS
+    if size <= limit:
+        lo, start, hi = 0, 0, size
+    else:
+        # Where the earliest match starts; each token's search stops at the best so far.
+        best = size
+        for token, length, edge in finds:
+            stop = best + length - 1
+            at = haystack.find(token, 0, stop)
+            while at != -1:
+                end = at + length
+                if edge is None or not ((at and edge[haystack[at - 1]])
+                                        or (end < size and edge[haystack[end]])):
+                    best = at
+                    break
+                at = haystack.find(token, at + 1, stop)
+        for search, length, edge in cased:
+            stop = best + length - 1  # a pattern's end position is clamped to the text
+            match = search(haystack, 0, stop)
+            while match is not None:
+                at = match.start()
+                end = at + length
+                if not ((at and edge[haystack[at - 1]]) or (end < size and edge[haystack[end]])):
+                    best = at
+                    break
+                match = search(haystack, at + 1, stop)
+        for token, length, edge in lowered:
+            stop = best + length - 1
+            at = lowered_text.find(token, 0, stop)
+            while at != -1:
+                end = at + length
+                if not ((at and edge[lowered_text[at - 1]])
+                        or (end < size and edge[lowered_text[end]])):
+                    best = at
+                    break
+                at = lowered_text.find(token, at + 1, stop)
+        if best == size:
+            return None
+        lo = 0 if whole else max(0, best - _LEAD_CHARS)
+        hi = min(size, lo + limit)
+        if best >= hi:  # the only matches lie beyond a whole field's cut
+            return None
+        start = best  # nothing starts in [lo, best)
+    # Every match starting in [start, hi).
+    found = []
+    for token, length, edge in finds:
+        stop = hi + length - 1
+        at = haystack.find(token, start, stop)
+        while at != -1:
+            end = at + length
+            if edge is None or not ((at and edge[haystack[at - 1]])
+                                    or (end < size and edge[haystack[end]])):
+                found.append((at, end))
+            at = haystack.find(token, at + 1, stop)
+    for search, length, edge in cased:
+        stop = hi + length - 1
+        match = search(haystack, start, stop)
+        while match is not None:
+            at = match.start()
+            end = at + length
+            if not ((at and edge[haystack[at - 1]]) or (end < size and edge[haystack[end]])):
+                found.append((at, end))
+            match = search(haystack, at + 1, stop)
+    for token, length, edge in lowered:
+        stop = hi + length - 1
+        at = lowered_text.find(token, start, stop)
+        while at != -1:
+            end = at + length
+            if not ((at and edge[lowered_text[at - 1]])
+                    or (end < size and edge[lowered_text[end]])):
+                found.append((at, end))
+            at = lowered_text.find(token, at + 1, stop)
+    if not found:
         return None
-    lo = 0 if whole else max(0, first - _LEAD_CHARS)
-    hi = min(size, lo + (WHOLE_MAX_CHARS if whole else FRAGMENT_CHARS))
-    spans = _matches(haystack, is_folded, terms, lo, hi)
-    if not spans:  # the only matches lie beyond a whole field's cut
-        return None
-    prefix = "…" if lo > 0 else ""
-    suffix = "…" if hi < size else ""
-    return prefix + _render(text, spans, lo, hi) + suffix
+    if len(found) == 1:  # the usual case, rendered here
+        piece = text[lo:hi]
+        if "&" not in piece and "<" not in piece and ">" not in piece:
+            start, end = found[0]
+            end = min(end, hi)
+            html = f"{text[lo:start]}<em>{text[start:end]}</em>{text[end:hi]}"
+            if lo == 0 and hi == size:
+                return html
+            return ("…" if lo > 0 else "") + html + ("…" if hi < size else "")
+    else:  # in order, overlapping or touching ones merged
+        found.sort()
+        piece = text[lo:hi]
+        if "&" not in piece and "<" not in piece and ">" not in piece:
+            # merged and rendered in one pass (no escaping): only the last span can end
+            # beyond ``hi``, as every match starts before it
+            out = []
+            at = lo
+            begin, last = found[0]
+            for match_at, end in found:
+                if match_at <= last:
+                    if end > last:
+                        last = end
+                else:
+                    out += (text[at:begin], "<em>", text[begin:last], "</em>")
+                    at = last
+                    begin, last = match_at, end
+            if last > hi:
+                last = hi
+            out += (text[at:begin], "<em>", text[begin:last], "</em>", text[last:hi])
+            html = "".join(out)
+            if lo == 0 and hi == size:
+                return html
+            return ("…" if lo > 0 else "") + html + ("…" if hi < size else "")
+        spans = []
+        begin, last = found[0]
+        for at, end in found:
+            if at <= last:
+                if end > last:
+                    last = end
+            else:
+                spans.append((begin, last))
+                begin, last = at, end
+        spans.append((begin, last))
+        found = spans
+    html = _render(text, found, lo, hi)
+    if lo == 0 and hi == size:
+        return html
+    return ("…" if lo > 0 else "") + html + ("…" if hi < size else "")
 
 
 def highlight(text: str | None, terms: Terms | None, whole: bool = False,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import UTC, datetime, timedelta
+from itertools import repeat
 
 #: Searched fields and their weights: titles and account names above tags above bodies.
 FIELD_BOOSTS: dict[str, float] = {
@@ -61,6 +62,8 @@ MAX_BONUS = max(sum(b for _, b in RECENCY_STEPS), sum(b for _, b in POPULARITY_S
 _AGES = [int(age.total_seconds()) for age, _ in sorted(RECENCY_STEPS)]
 _AGE_BONUS = [sum(b for a, b in RECENCY_STEPS if a.total_seconds() >= age) for age in _AGES]
 _AGE_BONUS.append(0.0)
+# The same bonuses by how many creation-time bounds (origin - age) a post is at or after.
+_BOUND_BONUS = [_AGE_BONUS[len(_AGES) - count] for count in range(len(_AGES) + 1)]
 _FOLLOWERS = sorted(n for n, _ in POPULARITY_STEPS)
 _FOLLOWER_BONUS = [0.0] + [sum(b for n, b in POPULARITY_STEPS if n <= at) for at in _FOLLOWERS]
 
@@ -78,6 +81,23 @@ def bonus(created_ts: int | None, followers: int | None, origin_ts: int) -> floa
     if followers is not None:
         total += _FOLLOWER_BONUS[bisect_right(_FOLLOWERS, followers)]
     return total
+
+
+def recency_bonuses(created: list[int | None], origin_ts: int) -> list[float]:
+    """:func:`bonus` for many documents' creation times at once (None: not a post, 0.0),
+    the same floats; in C (``map``) when all are posts, the usual case."""
+    if None in created:
+        return [0.0 if ts is None else _AGE_BONUS[bisect_left(_AGES, origin_ts - ts)]
+                for ts in created]
+    return post_recency_bonuses(created, origin_ts)
+
+
+def post_recency_bonuses(created: list[int], origin_ts: int) -> list[float]:
+    """:func:`recency_bonuses` for creation times known to be all set (all posts)."""
+    # the steps as creation-time bounds (ascending): bisect_left(_AGES, origin - ts) ages
+    # are below origin - ts, i.e. bounds above ts; one C call per hit fewer than the ages
+    bounds = [origin_ts - age for age in reversed(_AGES)]
+    return list(map(_BOUND_BONUS.__getitem__, map(bisect_right, repeat(bounds), created)))
 
 
 def origin_now() -> datetime:
