@@ -67,6 +67,20 @@ def store(post: Post) -> dict[str, Any]:
     return {**data, **counts}
 
 
+# A changed post's new JSON goes into an existing entry only; its counts stay as they are.
+_RESTATE = """
+if redis.call('HEXISTS', KEYS[1], 'json') == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'json', ARGV[1])
+return 1
+"""
+
+
+def restate(post: Post) -> None:
+    """Rewrite a changed post's cached JSON, keeping the cached counts: they move with every
+    like, comment and view, while this document's counts may be older (read before them)."""
+    redis_client.eval(_RESTATE, 1, cache.post_key(post.id), jsonio.dumps(static_json(post)))
+
+
 def forget(post_id: object, deleted: bool = False) -> None:
     """Drop a post's cache entry; a deleted post leaves a tombstone."""
     key = cache.post_key(post_id)

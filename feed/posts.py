@@ -212,7 +212,10 @@ def set_status(post: Post, status: str, error: dict | None = None) -> Post:
 
 def after_change(post: Post, before: str | None) -> None:
     """Refresh caches, fan out what became published, tell the other packages."""
-    hydrate.store(post)
+    if before is None:
+        hydrate.store(post)  # a new post: its counts are zero
+    else:
+        hydrate.restate(post)
     if before == "published":  # others may have it on a kept feed page
         pagecache.posts_changed()
     if post.status == "published" and before != "published":

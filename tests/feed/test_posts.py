@@ -99,6 +99,26 @@ def test_likes_are_idempotent_and_exact_under_concurrency(feed, make_account, ht
     assert notes["unread_count"] == 10
 
 
+def test_a_change_made_from_an_older_copy_keeps_the_counts(feed, make_account, http, app):
+    """A post document read before a like (a moderator's decision, an edit in progress) must
+    not put its older counts back into the cache when it is saved."""
+    from feed import posts
+    from feed.models import Post
+
+    brand, fan = make_account("merchant"), make_account("fan")
+    post = feed.post(brand, text="新品")
+    url = f"{http.base}/posts/{post['id']}"
+    with app.app_context():
+        older = Post.objects(id=post["id"]).first()
+    assert http.post(url + "/like", headers=fan.headers).json()["like_count"] == 1
+    assert http.post(url + "/comments", json={"text": "好"}, headers=fan.headers).ok
+    with app.app_context():
+        posts.set_status(older, "published")
+    current = http.get(url).json()
+    assert (current["like_count"], current["comment_count"]) == (1, 1)
+    assert http.delete(url + "/like", headers=fan.headers).json()["like_count"] == 0
+
+
 def test_comments_paged_and_deletable(feed, make_account, http):
     brand, fan, mod = make_account("merchant"), make_account("fan"), make_account("fan",
                                                                                 roles=("moderator",))
