@@ -10,6 +10,7 @@ Pushing is idempotent (ZADD of the same member and score), so a re-run job chang
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import chain
 
 from flask import current_app
 
@@ -84,14 +85,6 @@ def _push_commands(sha: str, post_id: str, score: int, account_ids: list[str],
     return commands
 
 
-def push(post_id: str, score: int, account_ids: list[str], cap: int) -> int:
-    """Push one post into a few timelines in one round trip; returns how many were active."""
-    pipe = redis_client.pipeline(transaction=False)
-    for command in _push_commands(_push_sha(), post_id, score, account_ids, cap):
-        pipe.execute_command(*command)
-    return sum(pipe.execute())
-
-
 def deliver(post_id: str, score: int, chunks: Iterable[list[str]], cap: int) -> int:
     """Push into the timelines of every chunk; returns how many were active.
 
@@ -133,16 +126,15 @@ def fan_out(post_id: str) -> int:
     cap, batch = config["TIMELINE_MAX"], config["FANOUT_BATCH_SIZE"]
     score = cache.score(post.created_at)
     record_recent(post)
-    big = graph.is_big(post.author)
-    if big:
+    chunks: Iterable[list[str]] = [[str(post.author)]]  # the author's own timeline
+    if graph.is_big(post.author):  # pulled by readers
         from feed import pagecache  # (it reads timelines, which import this module)
 
         pagecache.pulled_changed()
-    written = push(str(post.id), score, [str(post.author)], cap)
-    if big:
-        return written  # pulled by readers
-    rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
-    chunks = followers(post.author, batch)
-    if rule:
-        chunks = (_matching(chunk, rule) for chunk in chunks)
-    return written + deliver(str(post.id), score, chunks, cap)
+    else:
+        rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
+        pushed = followers(post.author, batch)
+        if rule:
+            pushed = (_matching(chunk, rule) for chunk in pushed)
+        chunks = chain(chunks, pushed)
+    return deliver(str(post.id), score, chunks, cap)

@@ -75,8 +75,11 @@ def get(account_id: object) -> Account | None:
     if not ObjectId.is_valid(account_id):
         return None
     cached = redis_client.get(_cache_key(account_id))
-    if cached:
-        return _decode(cached)
+    return _decode(cached) if cached else _load(account_id)
+
+
+def _load(account_id: str) -> Account | None:
+    """The account from MongoDB, cached for the next reader."""
     account = Account.objects(id=account_id).first()
     if account is not None:
         redis_client.set(_cache_key(account_id), json_util.dumps(account.to_mongo()),
@@ -96,8 +99,8 @@ def for_token(raw: str) -> Account | None:
     pipe.get(_cache_key(claimed))
     entry, cached = pipe.execute()
     account_id = tokens.resolve(raw, entry)
-    if account_id == claimed and cached:
-        return _decode(cached)
+    if account_id == claimed:
+        return _decode(cached) if cached else _load(account_id)
     return get(account_id) if account_id else None
 
 

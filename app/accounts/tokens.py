@@ -52,15 +52,19 @@ def cache_key(raw: str) -> str:
     return f"tok:{_hash(raw)}"
 
 
-def resolve(raw: str, cached: str | None = None) -> str | None:
+_UNREAD = object()
+
+
+def resolve(raw: str, cached: str | None | object = _UNREAD) -> str | None:
     """The account id a token belongs to, or None if unknown, revoked or expired.
 
-    ``cached`` is the token's cache entry (``cache_key``) when the caller has read it.
+    ``cached`` is the token's cache entry (``cache_key``; None if missing) when the caller
+    has already read it.
     """
     if not raw or len(raw) > 200:
         return None
     token_hash = _hash(raw)
-    account_id = cached or redis_client.get(f"tok:{token_hash}")
+    account_id = redis_client.get(f"tok:{token_hash}") if cached is _UNREAD else cached
     if account_id:
         return account_id
     token = Token.objects(token_hash=token_hash).first()
