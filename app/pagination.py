@@ -12,11 +12,13 @@ from marshmallow import Schema, fields, validate
 
 from app.errors import ApiError
 
+DEFAULT_LIMIT = 20
+
 
 class PageArgs(Schema):
     """Query arguments every list accepts; ``limit`` outside 1..100 is a 400."""
 
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=100))
     cursor = fields.String(load_default=None, validate=validate.Length(max=512))
 
 

@@ -26,19 +26,39 @@ from app.redis_server import RedisServer, free_port
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def wrk(url: str, token: str | None, seconds: int, connections: int = 32) -> dict:
+def server_cpu_seconds(pgid: int) -> float:
+    """CPU time the server's processes (one process group) have used: user plus system."""
+    pids = subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True, text=True).stdout
+    total = 0
+    for pid in pids.split():
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, token: str | None, seconds: int, connections: int = 32,
+        server_pgid: int | None = None) -> dict:
+    """One wrk run; with ``server_pgid``, also the server's CPU time per request."""
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token:
         cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    cpu_before = server_cpu_seconds(server_pgid) if server_pgid else 0.0
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    cpu = server_cpu_seconds(server_pgid) - cpu_before if server_pgid else 0.0
 
     def ms(label: str) -> float:
         value, unit = re.search(rf"{label}%\s+([\d.]+)(us|ms|s)", out).groups()
         return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": ms("50"), "p99": ms("99"), "non2xx": int(errors.group(1)) if errors else 0}
+            "p50": ms("50"), "p99": ms("99"), "non2xx": int(errors.group(1)) if errors else 0,
+            "cpu_us": cpu / max(requests, 1) * 1e6}
 
 
 ROUNDS = 5
@@ -85,7 +105,8 @@ def http_benchmarks(redis_url: str, seconds: int, workers: int = 1, threads: int
         runs: dict[str, list[dict]] = {name: [] for name in paths}
         for _ in range(ROUNDS):
             for name, (path, token) in paths.items():
-                runs[name].append(wrk(base + path, token, max(2, seconds // ROUNDS)))
+                runs[name].append(wrk(base + path, token, max(2, seconds // ROUNDS),
+                                      server_pgid=proc.pid))
         floor, home, rebuilt, pulled = (_median(runs[name]) for name in paths)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -178,9 +199,12 @@ def main() -> None:
                       ("first page rebuilt on every read", rebuilt),
                       ("GET /feed/home, 10 pulled authors", pulled)):
         print(f"  {name:36s} {row['rps']:8.0f} req/s  p50 {row['p50']:6.1f} ms  "
-              f"p99 {row['p99']:6.1f} ms  non-2xx {row['non2xx']}")
+              f"p99 {row['p99']:6.1f} ms  server CPU {row['cpu_us']:5.0f} us/req  "
+              f"non-2xx {row['non2xx']}")
     print(f"  throughput ratio home/floor {home['rps'] / floor['rps']:.2f} (target >= 0.50)")
     print(f"  p99 ratio home/floor {home['p99'] / floor['p99']:.2f} (target <= 1.5)")
+    print(f"  server CPU per request home/floor {home['cpu_us'] / floor['cpu_us']:.2f} "
+          "(the web process alone; Redis and wrk share the cores too)")
     print(f"  page rebuilt on every read: throughput {rebuilt['rps'] / floor['rps']:.2f}, "
           f"p99 {rebuilt['p99'] / floor['p99']:.2f} of the floor's")
     print(f"  pull-merge p50 ratio {pulled['p50'] / home['p50']:.2f}, "

@@ -223,12 +223,13 @@ def view(post_id):
 
 
 @bp.get("/feed/home")
-@auth_required()
+@auth_required(prefetch=pagecache.prefetch)
 @bp.arguments(FeedArgs, location="query")
 @bp.response(200, FeedPageSchema)
 def home(args):
     # hot path: ready JSON in the contract's shape, so skip the schema's dump (it only documents)
-    body = pagecache.home_json(g.account, args["limit"], args["cursor"], args["after"])
+    body = pagecache.home_json(g.account, args["limit"], args["cursor"], args["after"],
+                               g.prefetched)
     return current_app.response_class(body, mimetype="application/json")
 
 

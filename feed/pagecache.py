@@ -16,16 +16,20 @@ leaves it stale, never wrong:
 
 Counts moved by other people (likes, comments, views) may show up to ``FEED_PAGE_SECONDS``
 late; live ``post.counts`` events carry them sooner. ``FEED_PAGE_SECONDS=0`` turns it off.
+When a page has aged out but nothing it shows changed, one request rebuilds it while the
+viewer's other requests are still given the aged page: concurrent reads never all rebuild.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 
 from app import jsonio
 from app.extensions import redis_client
+from app.pagination import DEFAULT_LIMIT
 from feed import cache, timeline
 
 EPOCHS_KEY = "feed:epochs"  # a hash: "posts" and "pulled" (one read for both)
@@ -68,34 +72,73 @@ def on_account_changed(account: Any, **_: Any) -> None:
 
 
 # The kept page and what its stamp reads in the viewer's keys (one Cluster slot): the
-# viewer's version and the timeline's newest entry and size. A read keeps the timeline alive.
+# viewer's version and the timeline's newest entry, size and remaining life. The reply
+# names the page it read (a prefetch guessed the page size from the raw query).
 _KEPT = """
-local page = redis.call('HMGET', KEYS[1], 'body', 'stamp')
-local alive = redis.call('EXPIRE', KEYS[3], ARGV[1])
+local page = redis.call('HMGET', KEYS[1], 'body', 'stamp', 'built')
 local head = redis.call('ZREVRANGE', KEYS[3], 0, 0)[1] or false
-return {page[1], page[2], redis.call('GET', KEYS[2]), alive, head, redis.call('ZCARD', KEYS[3])}
+return {KEYS[1], page[1], page[2], page[3], redis.call('GET', KEYS[2]),
+        redis.call('TTL', KEYS[3]), head, redis.call('ZCARD', KEYS[3])}
 """
+# A kept page served keeps the timeline alive; renewing its expiry at most this often
+# spares Redis a write (replicated, logged) on every read.
+RENEW_SECONDS = 3600
+# An aged page outlives FEED_PAGE_SECONDS by this much, served only while it is rebuilt.
+REBUILD_SECONDS = 5
 
 
-def home_json(viewer: Any, limit: int, cursor: str | None = None,
-              after: str | None = None) -> str:
-    """The home feed page as JSON text: the kept first page when nothing it shows changed."""
+def _queue_reads(pipe: Any, viewer_id: object, limit: object) -> None:
+    pipe.eval(_KEPT, 3, page_key(viewer_id, limit), version_key(viewer_id),
+              cache.timeline_key(viewer_id))
+    pipe.hmget(EPOCHS_KEY, "posts", "pulled")
+
+
+def prefetch(pipe: Any, viewer_id: str) -> None:
+    """``auth_required(prefetch=...)`` for the home feed: the kept first page and its stamp
+    are read in the token's round trip, so a warm first page is one round trip."""
+    limit, args = request.args.get("limit", str(DEFAULT_LIMIT)), request.args
+    if (limit.isdecimal() and len(limit) <= 3 and "cursor" not in args and "after" not in args
+            and current_app.config["FEED_PAGE_SECONDS"] > 0):
+        _queue_reads(pipe, viewer_id, int(limit))
+
+
+def home_json(viewer: Any, limit: int, cursor: str | None = None, after: str | None = None,
+              prefetched: list | None = None) -> str:
+    """The home feed page as JSON text: the kept first page when nothing it shows changed.
+
+    ``prefetched``: the replies of ``prefetch`` when the request's authentication read them.
+    """
     seconds = current_app.config["FEED_PAGE_SECONDS"]
     if cursor or after or seconds <= 0:
         return jsonio.dumps(timeline.home(viewer, limit, cursor, after))
     key = page_key(viewer.id, limit)
-    pipe = redis_client.pipeline(transaction=False)
-    pipe.eval(_KEPT, 3, key, version_key(viewer.id),
-              cache.timeline_key(viewer.id), timeline.active_seconds())
-    pipe.hmget(EPOCHS_KEY, "posts", "pulled")
-    (body, stamp, version, alive, head, size), (posts, pulled) = pipe.execute()
+    if not prefetched or prefetched[0][0] != key:
+        pipe = redis_client.pipeline(transaction=False)
+        _queue_reads(pipe, viewer.id, limit)
+        prefetched = pipe.execute()
+    (_, body, stamp, built, version, ttl, head, size), (posts, pulled) = prefetched
     own = f"{posts}|{version}|{head or '-'}|{size}"
-    if body is not None and alive and stamp in (own, f"{own}|{pulled}"):
-        return body
+    now = time.time()
+    if body is not None and ttl != -2 and stamp in (own, f"{own}|{pulled}"):
+        if ttl < timeline.active_seconds() - RENEW_SECONDS:
+            redis_client.expire(cache.timeline_key(viewer.id), timeline.active_seconds())
+        if now - float(built or 0) < seconds or not _claim_rebuild(key):
+            return body
     pulls: list[str] = []
     page = jsonio.dumps(timeline.home(viewer, limit, pulled=pulls))
     pipe = redis_client.pipeline(transaction=False)
-    pipe.hset(key, mapping={"body": page, "stamp": f"{own}|{pulled}" if pulls else own})
-    pipe.expire(key, seconds)
+    pipe.hset(key, mapping={"body": page, "stamp": f"{own}|{pulled}" if pulls else own,
+                            "built": now})
+    pipe.expire(key, seconds + REBUILD_SECONDS)
+    pipe.delete(rebuild_key(key))
     pipe.execute()
     return page
+
+
+def rebuild_key(key: str) -> str:
+    return f"{key}:rebuild"
+
+
+def _claim_rebuild(key: str) -> bool:
+    """True for the one request that rebuilds an aged page (the others serve it meanwhile)."""
+    return bool(redis_client.set(rebuild_key(key), 1, nx=True, ex=REBUILD_SECONDS))

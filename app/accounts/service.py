@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -87,21 +87,29 @@ def _load(account_id: str) -> Account | None:
     return account
 
 
-def for_token(raw: str) -> Account | None:
+def for_token(raw: str, also: Callable[[Any, str], None] | None = None
+              ) -> tuple[Account | None, list]:
     """The account behind a bearer token: the token and the account are read in one
-    round trip when both are cached (a token names its account, see ``tokens.issue``)."""
+    round trip when both are cached (a token names its account, see ``tokens.issue``).
+
+    ``also(pipeline, account_id)`` may queue reads of the named account's own keys into
+    that round trip; their replies come back with the account, and only when the token
+    proves to be that account's (otherwise the list is empty).
+    """
     claimed = tokens.claimed_id(raw)
     if claimed is None:
         account_id = tokens.resolve(raw)
-        return get(account_id) if account_id else None
+        return (get(account_id) if account_id else None), []
     pipe = redis_client.pipeline(transaction=False)
     pipe.get(tokens.cache_key(raw))
     pipe.get(_cache_key(claimed))
-    entry, cached = pipe.execute()
+    if also is not None:
+        also(pipe, claimed)
+    entry, cached, *replies = pipe.execute()
     account_id = tokens.resolve(raw, entry)
     if account_id == claimed:
-        return _decode(cached) if cached else _load(account_id)
-    return get(account_id) if account_id else None
+        return (_decode(cached) if cached else _load(account_id)), replies
+    return (get(account_id) if account_id else None), []
 
 
 def get_many(account_ids: list) -> dict[str, Account]:

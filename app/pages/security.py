@@ -12,8 +12,8 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, has_request_context, request, session
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, current_app, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
@@ -35,7 +35,14 @@ def csrf_ok() -> bool:
 
 
 class PageSessionInterface(SecureCookieSessionInterface):
-    """Flask's signed cookie session, Secure on https even when the config does not say so."""
+    """Flask's signed cookie session, Secure on https even when the config does not say so.
+
+    API requests carry bearer tokens, never the cookie: they get no session to open."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         if app.config.get("SESSION_COOKIE_SECURE"):

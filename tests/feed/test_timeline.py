@@ -102,7 +102,8 @@ def test_paging_is_stable_while_posts_arrive(feed, make_account):
 
 def test_feed_limits_and_cursors_are_validated(feed, make_account, http):
     fan = make_account("fan")
-    for params in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"cursor": "%%%"},
+    for params in ({"limit": 0}, {"limit": 101}, {"limit": "x"}, {"limit": "²"}, {"limit": "1e3"},
+                   {"limit": "9" * 40}, {"cursor": "%%%"},
                    {"cursor": "WzEsMl0"}, {"after": "bm90IGpzb24"}):
         r = http.get(f"{http.base}/feed/home", params=params, headers=fan.headers)
         assert r.status_code == 400, params
