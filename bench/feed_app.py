@@ -3,7 +3,8 @@
 Without MONGODB_URI the store is mongomock inside this process, so the seed runs here: one
 ordinary fan following ten pushed authors, one fan following ten pulled authors (simulated
 10-million-follower accounts), posts, warm caches. ``/bench/floor`` is the floor: a bare
-Flask endpoint returning a same-sized JSON body from the same server.
+Flask endpoint returning a same-sized JSON body from the same server;
+``/bench/floor-one-round-trip`` adds one Redis round trip to it.
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ with open(OUT, "w") as fh:
 
 @app.get("/bench/floor")
 def floor():
+    return jsonify(SEED["floor"])
+
+
+@app.get("/bench/floor-one-round-trip")
+def floor_one_round_trip():
+    """The floor plus one Redis round trip: the least a read that checks a token can cost
+    (a token is checked in Redis on every request, so that revoking it works at once)."""
+    from app.extensions import redis_client
+
+    redis_client.get("bench:nothing")
     return jsonify(SEED["floor"])
 
 

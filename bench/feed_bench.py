@@ -95,6 +95,7 @@ def http_benchmarks(redis_url: str, seconds: int, workers: int = 1, threads: int
         with open(out) as fh:
             seed = json.load(fh)
         paths = {"floor": ("/bench/floor", None),
+                 "one_trip": ("/bench/floor-one-round-trip", None),
                  "home": ("/api/v1/feed/home?limit=20", seed["ordinary"]),
                  "rebuilt": ("/bench/home-rebuilt", seed["ordinary"]),
                  "pulled": ("/api/v1/feed/home?limit=20", seed["puller"])}
@@ -107,12 +108,12 @@ def http_benchmarks(redis_url: str, seconds: int, workers: int = 1, threads: int
             for name, (path, token) in paths.items():
                 runs[name].append(wrk(base + path, token, max(2, seconds // ROUNDS),
                                       server_pgid=proc.pid))
-        floor, home, rebuilt, pulled = (_median(runs[name]) for name in paths)
+        floor, one_trip, home, rebuilt, pulled = (_median(runs[name]) for name in paths)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
-    return {"floor": floor, "home": home, "rebuilt": rebuilt, "pull_merge": pulled,
-            "body_bytes": seed["floor_bytes"]}
+    return {"floor": floor, "one_trip": one_trip, "home": home, "rebuilt": rebuilt,
+            "pull_merge": pulled, "body_bytes": seed["floor_bytes"]}
 
 
 def fanout_benchmark(redis_url: str, followers: int) -> dict:
@@ -195,7 +196,9 @@ def main() -> None:
     floor, home, pulled, rebuilt = http["floor"], http["home"], http["pull_merge"], http["rebuilt"]
     print(f"home feed (20 posts, {http['body_bytes']} B body, 32 connections, gunicorn gthread, "
           f"{args.workers} x {args.threads} threads):")
-    for name, row in (("floor (bare Flask JSON)", floor), ("GET /feed/home (kept page)", home),
+    for name, row in (("floor (bare Flask JSON)", floor),
+                      ("floor + one Redis round trip", http["one_trip"]),
+                      ("GET /feed/home (kept page)", home),
                       ("first page rebuilt on every read", rebuilt),
                       ("GET /feed/home, 10 pulled authors", pulled)):
         print(f"  {name:36s} {row['rps']:8.0f} req/s  p50 {row['p50']:6.1f} ms  "
@@ -205,6 +208,10 @@ def main() -> None:
     print(f"  p99 ratio home/floor {home['p99'] / floor['p99']:.2f} (target <= 1.5)")
     print(f"  server CPU per request home/floor {home['cpu_us'] / floor['cpu_us']:.2f} "
           "(the web process alone; Redis and wrk share the cores too)")
+    one_trip = http["one_trip"]
+    print(f"  floor + one Redis round trip: throughput {one_trip['rps'] / floor['rps']:.2f}, "
+          f"p99 {one_trip['p99'] / floor['p99']:.2f} of the floor's (the least any read that "
+          "checks a token can cost here)")
     print(f"  page rebuilt on every read: throughput {rebuilt['rps'] / floor['rps']:.2f}, "
           f"p99 {rebuilt['p99'] / floor['p99']:.2f} of the floor's")
     print(f"  pull-merge p50 ratio {pulled['p50'] / home['p50']:.2f}, "
