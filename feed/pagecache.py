@@ -23,6 +23,7 @@ viewer's other requests are still given the aged page: concurrent reads never al
 from __future__ import annotations
 
 import time
+import zlib
 from typing import Any
 
 from flask import current_app, request
@@ -32,7 +33,10 @@ from app.extensions import redis_client
 from app.pagination import DEFAULT_LIMIT
 from feed import cache, timeline
 
-EPOCHS_KEY = "feed:epochs"  # a hash: "posts" and "pulled" (one read for both)
+# The epochs are a hash ("posts" and "pulled": one read for both) kept in EPOCH_COPIES
+# copies on different Cluster slots: every home read reads one (chosen by the viewer), so
+# no single shard serves them all; the rare changes move every copy.
+EPOCH_COPIES = 16
 VERSION_SECONDS = 24 * 3600  # far longer than any page lives
 
 
@@ -53,14 +57,29 @@ def viewer_changed(*account_ids: object) -> None:
     pipe.execute()
 
 
+def epochs_key(copy: int) -> str:
+    return f"feed:epochs:{{{copy}}}"
+
+
+def epochs_key_for(viewer_id: object) -> str:
+    return epochs_key(zlib.crc32(str(viewer_id).encode()) % EPOCH_COPIES)
+
+
+def _move_epoch(field: str) -> None:
+    pipe = redis_client.pipeline(transaction=False)
+    for copy in range(EPOCH_COPIES):
+        pipe.hincrby(epochs_key(copy), field, 1)
+    pipe.execute()
+
+
 def posts_changed() -> None:
     """A post others could see changed or went: every kept page is stale."""
-    redis_client.hincrby(EPOCHS_KEY, "posts", 1)
+    _move_epoch("posts")
 
 
 def pulled_changed() -> None:
     """A pulled author published: kept pages that pull authors are stale."""
-    redis_client.hincrby(EPOCHS_KEY, "pulled", 1)
+    _move_epoch("pulled")
 
 
 def on_account_changed(account: Any, **_: Any) -> None:
@@ -90,7 +109,7 @@ REBUILD_SECONDS = 5
 def _queue_reads(pipe: Any, viewer_id: object, limit: object) -> None:
     pipe.eval(_KEPT, 3, page_key(viewer_id, limit), version_key(viewer_id),
               cache.timeline_key(viewer_id))
-    pipe.hmget(EPOCHS_KEY, "posts", "pulled")
+    pipe.hmget(epochs_key_for(viewer_id), "posts", "pulled")
 
 
 def prefetch(pipe: Any, viewer_id: str) -> None:

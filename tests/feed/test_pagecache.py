@@ -128,6 +128,24 @@ def test_edits_deletes_blocks_and_suspensions_show_at_once(feed, make_account, h
     assert feed.home_ids(fan) == [edited["id"]]
 
 
+def test_an_edit_shows_at_once_to_fans_reading_different_epoch_copies(feed, make_account, http):
+    """The epochs are kept in copies on different Cluster slots; an edit moves them all."""
+    brand, fans, copies = make_account("merchant"), [], set()
+    while len(copies) < 3:
+        fan = make_account("fan")
+        if pagecache.epochs_key_for(fan.id) not in copies:
+            copies.add(pagecache.epochs_key_for(fan.id))
+            fans.append(fan)
+            feed.follow(fan, brand)
+            feed.home(fan)
+    post = feed.post(brand, text="预售开启")
+    for fan in fans:
+        wait_for(lambda fan=fan: _item(feed, fan, post["id"]))
+    assert http.patch(f"{feed.base}/posts/{post['id']}", json={"text": "预售延期"},
+                      headers=brand.headers).ok
+    assert [_item(feed, fan, post["id"])["text"] for fan in fans] == ["预售延期"] * 3
+
+
 def test_a_pulled_authors_new_post_shows_on_the_next_read(feed, make_account, app):
     app.config["FANOUT_MAX_FOLLOWERS"] = 1
     try:
