@@ -33,7 +33,7 @@ def _on_account_deleted(account: Any, **_: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from feed import channels, pagecache
+    from feed import campaigns, channels, pagecache
     from feed.cli import demo_cli, feeds_cli
 
     signals.post_saved.connect(channels.on_post_saved, weak=False)
@@ -42,6 +42,9 @@ def init_app(app: Flask) -> None:
     signals.media_failed.connect(_on_media_failed, weak=False)
     signals.account_deleted.connect(_on_account_deleted, weak=False)
     signals.account_changed.connect(pagecache.on_account_changed, weak=False)
+    signals.post_saved.connect(campaigns.on_post_saved, weak=False)
+    signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
+    signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     app.cli.add_command(feeds_cli)
     app.cli.add_command(demo_cli)
     app.extensions["celery"].conf.beat_schedule["feed-flush-views"] = {

@@ -69,6 +69,21 @@ def views_key(post_id: object) -> str:
 BIG_AUTHORS = "big-authors"  # authors above FANOUT_MAX_FOLLOWERS: pulled at read time
 
 
+def campaign_counts_key(campaign_id: object) -> str:
+    """A campaign's entry and participant counts with the version they were counted at."""
+    return f"campaign:{{{campaign_id}}}:counts"
+
+
+def campaign_recount_key(campaign_id: object) -> str:
+    """Held by the one request recounting the campaign."""
+    return f"campaign:{{{campaign_id}}}:recount"
+
+
+def campaign_version_key(campaign_id: object) -> str:
+    """Moved whenever the campaign's entries or their authors change."""
+    return f"campaign:{{{campaign_id}}}:version"
+
+
 def score(created_at: datetime) -> int:
     """Timeline score: milliseconds since the epoch of the post's creation."""
     return int(as_utc(created_at).timestamp() * 1000)

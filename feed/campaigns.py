@@ -3,8 +3,10 @@ approve them, the gallery fills up.
 
 A fan joins by posting ``kind: video`` with ``campaign_id`` (``feed.posts`` checks the window).
 An *entry* is such a post once it is ``published`` (approved); held, rejected or removed ones
-are not entries. Counts and stats are computed from MongoDB so they always agree with the
-raw documents; views are flushed from the Redis sketches first, as ``feed.stats`` does.
+are not entries. Stats are computed from MongoDB so they always agree with the raw
+documents; views are flushed from the Redis sketches first, as ``feed.stats`` does. The
+public counts, read with every campaign, are counted the same way but kept in Redis until
+an entry or an entrant changes (``counts``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from mongoengine.queryset.visitor import Q
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
+from app.extensions import redis_client
 from app.pagination import decode_cursor, encode_cursor
 from app.times import as_utc, iso, utcnow
 from feed import cache, hydrate
@@ -89,12 +92,68 @@ def _live_authors(author_ids: set[str]) -> set[str]:
     return {a for a, account in found.items() if not account.suspended}
 
 
+RECOUNT_SECONDS = 30  # at most this long for one recount, before another request may try
+
+
 def counts(campaign: Campaign) -> dict[str, int]:
-    """``entries_count`` and ``participants_count`` (suspended fans' entries are hidden)."""
+    """``entries_count`` and ``participants_count`` (suspended fans' entries are hidden).
+
+    Counting reads every entry, so the counts are kept with the campaign's version they
+    were counted at. After a change one request recounts; others meanwhile get the counts
+    from before the change (a popular campaign's readers never all recount at once).
+    """
+    key, version_key = cache.campaign_counts_key(campaign.id), cache.campaign_version_key(campaign.id)
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.hgetall(key)
+    pipe.get(version_key)
+    kept, version = pipe.execute()
+    version = version or "0"
+    if kept and (kept["version"] == version or not _claim_recount(campaign.id)):
+        return {"entries_count": int(kept["entries"]),
+                "participants_count": int(kept["participants"])}
     rows = list(_entries(campaign).only("id", "author"))
     live = _live_authors({str(r.author) for r in rows})
-    kept = [r for r in rows if str(r.author) in live]
-    return {"entries_count": len(kept), "participants_count": len({str(r.author) for r in kept})}
+    kept_rows = [r for r in rows if str(r.author) in live]
+    found = {"entries_count": len(kept_rows),
+             "participants_count": len({str(r.author) for r in kept_rows})}
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.hset(key, mapping={"version": version, "entries": found["entries_count"],
+                            "participants": found["participants_count"]})
+    pipe.delete(cache.campaign_recount_key(campaign.id))
+    pipe.execute()
+    return found
+
+
+def _claim_recount(campaign_id: object) -> bool:
+    claim = cache.campaign_recount_key(campaign_id)
+    return bool(redis_client.set(claim, 1, nx=True, ex=RECOUNT_SECONDS))
+
+
+def entries_changed(*campaign_ids: object) -> None:
+    """The next read of these campaigns recounts (an entry or an entrant changed)."""
+    pipe = redis_client.pipeline(transaction=False)
+    for campaign_id in campaign_ids:
+        pipe.incr(cache.campaign_version_key(campaign_id))
+    pipe.execute()
+
+
+def on_post_saved(post: Post, before: str | None = None, **_: Any) -> None:
+    """``post_saved`` receiver: an entry was approved, held, removed or restored."""
+    if post.campaign_id and post.status != before:
+        entries_changed(post.campaign_id)
+
+
+def on_post_deleted(post: Post, **_: Any) -> None:
+    if post.campaign_id:
+        entries_changed(post.campaign_id)
+
+
+def on_account_changed(account: Account, **_: Any) -> None:
+    """``account_changed`` receiver: a suspended (or reinstated) fan's entries leave (or
+    rejoin) the counts of every campaign the fan entered."""
+    joined = Post.objects(author=account.id, campaign_id__ne=None).distinct("campaign_id")
+    if joined:
+        entries_changed(*joined)
 
 
 def campaign_json(campaign: Campaign, now: datetime | None = None,

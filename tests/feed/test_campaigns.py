@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from feed import cache
 from tests.support import wait_for
 
 
@@ -308,3 +309,37 @@ def test_stats_for_the_owner_agree_with_the_raw_data(camp, make_account, http, a
     # the same figures as each entry's own view_count in the API
     shown = camp.get(campaign_id, "/entries")["items"]
     assert sum(p["view_count"] for p in shown) == stats["views"]
+
+
+def test_counts_follow_suspensions_deletions_and_wait_for_a_recount(camp, make_account, http,
+                                                                    app):
+    """The counts are kept between reads: every change to an entry or an entrant shows at
+    once, and while one request recounts, other readers get the counts from before."""
+    brand, mod = make_account("merchant"), make_account("fan", roles=("moderator",))
+    fans = [make_account("fan") for _ in range(3)]
+    campaign_id = camp.create(brand)["id"]
+    entries = camp.enter(fans, campaign_id)
+    for entry in entries[:2]:
+        camp.publish(entry["id"])
+
+    def shown() -> tuple[int, int]:
+        found = camp.get(campaign_id)
+        return found["entries_count"], found["participants_count"]
+
+    assert shown() == (2, 2)
+    suspend = f"{http.base}/moderation/accounts/{fans[0].id}/suspend"
+    assert http.post(suspend, json={}, headers=mod.headers).ok
+    assert shown() == (1, 1)
+    assert http.delete(suspend, headers=mod.headers).ok
+    assert shown() == (2, 2)
+    assert http.delete(f"{http.base}/posts/{entries[1]['id']}", headers=fans[1].headers).ok
+    assert shown() == (1, 1)
+
+    claim = cache.campaign_recount_key(campaign_id)
+    with app.app_context():  # as if another request were recounting
+        app.extensions["redis"].set(claim, 1, ex=30)
+    camp.publish(entries[2]["id"])
+    assert shown() == (1, 1)
+    with app.app_context():
+        app.extensions["redis"].delete(claim)
+    assert shown() == (2, 2)
