@@ -103,7 +103,7 @@ return {KEYS[1], page[1], page[2], page[3], redis.call('GET', KEYS[2]),
 # spares Redis a write (replicated, logged) on every read.
 RENEW_SECONDS = 3600
 # An aged page outlives FEED_PAGE_SECONDS by this much, served only while it is rebuilt.
-REBUILD_SECONDS = 5
+REBUILD_SECONDS = 2
 
 
 def _queue_reads(pipe: Any, viewer_id: object, limit: object) -> None:
