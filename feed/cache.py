@@ -74,11 +74,6 @@ def campaign_counts_key(campaign_id: object) -> str:
     return f"campaign:{{{campaign_id}}}:counts"
 
 
-def campaign_recount_key(campaign_id: object) -> str:
-    """Held by the one request recounting the campaign."""
-    return f"campaign:{{{campaign_id}}}:recount"
-
-
 def campaign_version_key(campaign_id: object) -> str:
     """Moved whenever the campaign's entries or their authors change."""
     return f"campaign:{{{campaign_id}}}:version"
@@ -87,6 +82,17 @@ def campaign_version_key(campaign_id: object) -> str:
 def score(created_at: datetime) -> int:
     """Timeline score: milliseconds since the epoch of the post's creation."""
     return int(as_utc(created_at).timestamp() * 1000)
+
+
+def claim_key(key: str) -> str:
+    """Held by the one request refreshing ``key`` (whose name carries its Cluster slot)."""
+    return f"{key}:claim"
+
+
+def claim(key: str, seconds: int) -> bool:
+    """True for the one request that refreshes the shared value at ``key`` (the claim
+    lapses after ``seconds``); the others go on serving the value they have."""
+    return bool(redis_client.set(claim_key(key), 1, nx=True, ex=seconds))
 
 
 def loading_key(key: str) -> str:

@@ -108,7 +108,7 @@ def counts(campaign: Campaign) -> dict[str, int]:
     pipe.get(version_key)
     kept, version = pipe.execute()
     version = version or "0"
-    if kept and (kept["version"] == version or not _claim_recount(campaign.id)):
+    if kept and (kept["version"] == version or not cache.claim(key, RECOUNT_SECONDS)):
         return {"entries_count": int(kept["entries"]),
                 "participants_count": int(kept["participants"])}
     rows = list(_entries(campaign).only("id", "author"))
@@ -119,14 +119,9 @@ def counts(campaign: Campaign) -> dict[str, int]:
     pipe = redis_client.pipeline(transaction=False)
     pipe.hset(key, mapping={"version": version, "entries": found["entries_count"],
                             "participants": found["participants_count"]})
-    pipe.delete(cache.campaign_recount_key(campaign.id))
+    pipe.delete(cache.claim_key(key))
     pipe.execute()
     return found
-
-
-def _claim_recount(campaign_id: object) -> bool:
-    claim = cache.campaign_recount_key(campaign_id)
-    return bool(redis_client.set(claim, 1, nx=True, ex=RECOUNT_SECONDS))
 
 
 def entries_changed(*campaign_ids: object) -> None:

@@ -141,7 +141,7 @@ def home_json(viewer: Any, limit: int, cursor: str | None = None, after: str | N
     if body is not None and ttl != -2 and stamp in (own, f"{own}|{pulled}"):
         if ttl < timeline.active_seconds() - RENEW_SECONDS:
             redis_client.expire(cache.timeline_key(viewer.id), timeline.active_seconds())
-        if now - float(built or 0) < seconds or not _claim_rebuild(key):
+        if now - float(built or 0) < seconds or not cache.claim(key, REBUILD_SECONDS):
             return body
     pulls: list[str] = []
     page = jsonio.dumps(timeline.home(viewer, limit, pulled=pulls))
@@ -149,15 +149,7 @@ def home_json(viewer: Any, limit: int, cursor: str | None = None, after: str | N
     pipe.hset(key, mapping={"body": page, "stamp": f"{own}|{pulled}" if pulls else own,
                             "built": now})
     pipe.expire(key, seconds + REBUILD_SECONDS)
-    pipe.delete(rebuild_key(key))
+    pipe.delete(cache.claim_key(key))
     pipe.execute()
     return page
 
-
-def rebuild_key(key: str) -> str:
-    return f"{key}:rebuild"
-
-
-def _claim_rebuild(key: str) -> bool:
-    """True for the one request that rebuilds an aged page (the others serve it meanwhile)."""
-    return bool(redis_client.set(rebuild_key(key), 1, nx=True, ex=REBUILD_SECONDS))

@@ -335,7 +335,7 @@ def test_counts_follow_suspensions_deletions_and_wait_for_a_recount(camp, make_a
     assert http.delete(f"{http.base}/posts/{entries[1]['id']}", headers=fans[1].headers).ok
     assert shown() == (1, 1)
 
-    claim = cache.campaign_recount_key(campaign_id)
+    claim = cache.claim_key(cache.campaign_counts_key(campaign_id))
     with app.app_context():  # as if another request were recounting
         app.extensions["redis"].set(claim, 1, ex=30)
     camp.publish(entries[2]["id"])

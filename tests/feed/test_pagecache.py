@@ -67,7 +67,7 @@ def test_an_aged_page_is_served_while_another_request_rebuilds_it(
     post = _published(feed, fan, brand, "秒杀")
     assert http.post(f"{feed.base}/posts/{post['id']}/like", headers=other.headers).ok
     time.sleep(page_seconds + 0.2)
-    claim = pagecache.rebuild_key(pagecache.page_key(fan.id, 20))
+    claim = cache.claim_key(pagecache.page_key(fan.id, 20))
     with app.app_context():  # as if another request were rebuilding the page
         redis_client.set(claim, 1, ex=30)
     assert _item(feed, fan, post["id"])["like_count"] == 0
