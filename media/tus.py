@@ -27,7 +27,7 @@ TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
 CHECKSUM_ALGORITHMS = "sha1"
 CHUNK = 64 * 1024
-_ID = re.compile(r"^[0-9a-f]{32}$")
+_ID = re.compile(r"\A[0-9a-f]{32}\Z")
 
 
 class TusError(Exception):

@@ -51,7 +51,7 @@ class AccountUpdateSchema(Schema):
     page_layout = fields.Dict(
         # segment names only: a "$" or "." key is a MongoDB operator or path, not a field
         keys=fields.String(validate=validate.Regexp(
-            r"^[A-Za-z0-9_-]{1,40}$", error="a segment name: 1-40 letters, digits, _ or -")),
+            r"\A[A-Za-z0-9_-]{1,40}\Z", error="a segment name: 1-40 letters, digits, _ or -")),
         values=fields.List(fields.String(validate=validate.OneOf(SECTIONS)),
                            validate=validate.Length(max=len(SECTIONS))),
         validate=validate.Length(max=20),

@@ -19,7 +19,8 @@ from app.errors import ApiError
 from app.extensions import redis_client
 from app.times import iso
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_]{3,30}$")
+# \A...\Z, not ^...$: "$" also matches before a trailing newline ("merca\n" next to "merca").
+USERNAME_RE = re.compile(r"\A[A-Za-z0-9_]{3,30}\Z")
 CACHE_SECONDS = 300
 
 

@@ -6,6 +6,9 @@ Socket.IO connection) finds the viewer through it. Signing out revokes that toke
 
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import urlsplit
+
 from flask import redirect, request, session, url_for
 
 from app.accounts import service as accounts
@@ -35,10 +38,20 @@ def _login_limit(view):
 
 
 def safe_next(target: str | None) -> str | None:
-    """Only paths on this site (no ``//host`` or ``/\\host`` tricks, no schemes)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    r"""The path to go to after signing in, if it stays on this site; else None.
+
+    Judged as a browser reads a ``Location`` (the WHATWG URL parser): it drops tabs and
+    newlines anywhere, trims control characters and spaces at the ends and reads ``\`` as
+    ``/``, so ``/<TAB>/evil.example`` and ``/\evil.example`` both mean ``//evil.example``,
+    another host. Any control, format or space character or a backslash refuses the target,
+    and what is left must be a path with neither scheme nor host.
+    """
+    if not target or len(target) > 2000 or "\\" in target:
         return None
-    if any(c in target for c in "\r\n\\"):
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
 
