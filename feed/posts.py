@@ -63,6 +63,13 @@ def get_visible(post_id: str, viewer: Account | None) -> Post:
     return post
 
 
+def _forbidden(post_id: str, viewer: Account, message: str) -> ApiError:
+    """403 only for a post the caller may see; one it may not see is a 404 (that it exists
+    is not told)."""
+    get_visible(post_id, viewer)
+    return ApiError(403, "forbidden", message)
+
+
 def _campaign(campaign_id: str | None, kind: str) -> Campaign | None:
     if not campaign_id:
         return None
@@ -92,7 +99,7 @@ def _media_state(account: Account, media_ids: list[str]) -> str:
 
 
 def _held_reasons(account: Account, post: Post) -> list[str]:
-    texts = [t for t in (post.text, post.title, post.body) if t]
+    texts = [t for t in (post.text, post.title, post.body, *post.tags) if t]
     texts += [p.title for p in post.products]
     reasons = screening.screen(account, post.kind, texts)
     if (post.kind == "video" and account.kind == "fan"
@@ -150,7 +157,7 @@ def create(account: Account, data: dict[str, Any]) -> Post:
 def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
     post = get(post_id)
     if post.author != account.id:
-        raise ApiError(403, "forbidden", "only the author can edit this post")
+        raise _forbidden(post_id, account, "only the author can edit this post")
     if post.status in ("removed", "rejected"):
         raise ApiError(409, "conflict", f"a {post.status} post cannot be edited")
     for field in ("text", "title"):
@@ -168,19 +175,31 @@ def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
         post.products = [Product(**p) for p in changes["products"]]
     before = post.status
     reasons = [r for r in _held_reasons(account, post) if r != "fan_video"]
+    new_reasons = [r for r in reasons if r not in post.review_reasons]
     if reasons and post.status == "published":
         post.status = "pending_review"
         post.review_reasons = reasons
+    elif new_reasons:
+        # not published yet (its video is processing) or already held: the reasons go with
+        # it, so the post is held when its media is ready, and a held one is queued again
+        post.review_reasons = [*post.review_reasons, *new_reasons]
     post.edited_at = utcnow()
     post.save()
     after_change(post, before)
+    if before == "pending_review" and post.status == "pending_review" and new_reasons:
+        signals.content_held.send(post, reasons=new_reasons)
+    if before == "processing" and reasons:
+        # its video became ready while this edit was saved: hold what was just published
+        fresh = Post.objects(id=post.id, status="published").first()
+        if fresh is not None:
+            post = set_status(fresh, "pending_review")
     return post
 
 
 def delete(account: Account, post_id: str) -> None:
     post = get(post_id)
     if post.author != account.id and not account.has_role("moderator"):
-        raise ApiError(403, "forbidden", "only the author or a moderator can delete this post")
+        raise _forbidden(post_id, account, "only the author or a moderator can delete this post")
     remove(post)
 
 
@@ -236,7 +255,15 @@ def media_finished(media_id: str, ok: bool, error: dict | None = None) -> None:
         author = accounts.get(post.author)
         if author is None or _media_state(author, post.media_ids) != "ready":
             continue
-        set_status(post, "pending_review" if post.review_reasons else "published")
+        # published only if no edit added a reason to hold it meanwhile (one atomic step,
+        # so an edit saved at the same moment is either seen here or sees the result)
+        if Post.objects(id=post.id, status="processing", review_reasons__size=0).update_one(
+                set__status="published"):
+            after_change(Post.objects(id=post.id).first() or post, "processing")
+            continue
+        fresh = Post.objects(id=post.id, status="processing").first()
+        if fresh is not None:
+            set_status(fresh, "pending_review")
 
 
 def click_product(post_id: str, index: int, viewer: Account | None) -> None:

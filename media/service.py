@@ -155,6 +155,16 @@ def media_url(media_id: str) -> str | None:
     return _url(media.image_key or media.poster_key)
 
 
+def check_avatar(account: Any, media_id: str) -> None:
+    """An avatar is one of the account's own ready images (400 otherwise: someone else's
+    media, a video, one still processing or failed)."""
+    media = get(media_id)
+    if (media is None or str(media.owner) != str(account.id) or media.type != "image"
+            or media.status != "ready"):
+        raise ApiError(400, "validation_error", "the avatar must be one of your ready images",
+                       {"avatar_media_id": ["no such ready image of yours"]})
+
+
 def media_state(account: Any, media_ids: list[str]) -> str:
     """``ready`` when all are ready, else ``processing``; 400 for ids that are not the
     account's or that failed (a post cannot be made from them)."""
@@ -484,6 +494,6 @@ def delete_account_media(account_id: Any) -> int:
 
 
 __all__ = [
-    "TransientStorageError", "create_from_file", "create_from_upload", "get", "get_visible",
+    "TransientStorageError", "check_avatar", "create_from_file", "create_from_upload", "get", "get_visible",
     "media_json", "media_json_many", "media_state", "media_url", "process",
 ]

@@ -14,6 +14,7 @@ from app.accounts.schemas import (
 )
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
+from media import service as media
 from moderation.ratelimits import limit
 
 bp = Blueprint("accounts", __name__, description="Accounts and tokens")
@@ -64,6 +65,8 @@ def me():
 @bp.arguments(AccountUpdateSchema)
 @bp.response(200, AccountSchema)
 def update_me(changes):
+    if changes.get("avatar_media_id"):
+        media.check_avatar(g.account, changes["avatar_media_id"])
     account = service.update(g.account, changes)
     return service.account_json(account, private=True)
 

@@ -219,3 +219,39 @@ def test_admin_from_environment(app):
         account = ensure_admin("operator", "operator password")
         assert account.has_role("moderator") and "admin" in account.roles
         assert ensure_admin("operator", "operator password").roles == ["admin"]  # idempotent
+
+
+def _image(http, token) -> dict:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 64), "teal").save(buf, "PNG")
+    r = http.post(http.base + "/media", headers=auth(token),
+                  files={"file": ("me.png", buf.getvalue(), "image/png")})
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+def test_an_avatar_is_ones_own_ready_image(http):
+    """Issue 15: ``avatar_media_id`` took anyone's media (a hidden post's image became a
+    public avatar)."""
+    alice = register(http, "avatar_alice").json()["token"]
+    mallory = register(http, "avatar_mallory").json()["token"]
+    hers = _image(http, alice)
+    r = http.patch(http.base + "/accounts/me", headers=auth(mallory),
+                   json={"avatar_media_id": hers["id"]})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["fields"]["avatar_media_id"]
+    assert http.get(http.base + "/accounts/@avatar_mallory").json()["avatar_url"] is None
+    for bad in ("not-an-id", "0" * 24):
+        r = http.patch(http.base + "/accounts/me", headers=auth(mallory),
+                       json={"avatar_media_id": bad})
+        assert r.status_code == 400, r.text
+    r = http.patch(http.base + "/accounts/me", headers=auth(alice),
+                   json={"avatar_media_id": hers["id"]})
+    assert r.status_code == 200, r.text
+    assert http.get(http.base + "/accounts/@avatar_alice").json()["avatar_url"]
+    r = http.patch(http.base + "/accounts/me", headers=auth(alice), json={"avatar_media_id": None})
+    assert r.status_code == 200 and r.json()["avatar_url"] is None

@@ -65,6 +65,26 @@ def test_edit_and_others_cannot(feed, make_account, http):
     assert http.delete(f"{http.base}/posts/{post['id']}", headers=other.headers).status_code == 403
 
 
+def test_editing_or_deleting_a_post_one_may_not_see_is_404(feed, make_account, http):
+    """Issue 15: PATCH on a post the caller may not see answered 403, which told that it
+    exists; 403 stays for a post the caller sees but does not own."""
+    author = make_account("influencer")
+    man = make_account("fan", profile={"gender": "male"})
+    woman = make_account("fan", profile={"gender": "female"})
+    moderator = make_account("fan", roles=("moderator",))
+    post = feed.post(author, text="for women", audience={"gender": "female"})
+    url = f"{http.base}/posts/{post['id']}"
+    assert http.get(url, headers=man.headers).status_code == 404
+    for method in (http.patch, http.delete):
+        r = method(url, headers=man.headers, json={"text": "hacked"})
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
+        assert method(url, headers=woman.headers, json={"text": "hacked"}).status_code == 403
+    assert http.patch(url, headers=moderator.headers, json={"text": "x"}).status_code == 403
+    missing = f"{http.base}/posts/{'0' * 24}"
+    assert http.patch(missing, headers=man.headers, json={"text": "x"}).status_code == 404
+    assert http.get(url, headers=woman.headers).json()["text"] == "for women"
+
+
 def test_delete_is_final_and_vanishes_from_feeds(feed, make_account, http):
     fan, brand = make_account("fan"), make_account("merchant")
     feed.follow(fan, brand)

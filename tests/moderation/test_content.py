@@ -326,3 +326,40 @@ def test_fan_videos_wait_for_review_and_merchant_videos_do_not(
     assert item["target_id"] == fan_post["id"] and item["reasons"] == ["fan_video"]
     _decide(client, moderator, item["id"], "approve")
     assert _visible(client, fan_post["id"])
+
+
+def test_a_review_term_added_while_the_video_processes_holds_it(
+        app, client, make_account, moderator, terms, tiny_video, tmp_path, monkeypatch):
+    """Issue 15 finding 5: a review term added by PATCH before transcoding ended was
+    published with nothing queued. ffmpeg (the real one) waits behind a gate here, so the
+    edit lands while the video is processing."""
+    import os
+    import shutil
+
+    gate = tmp_path / "open"
+    wrapper = tmp_path / "ffmpeg-gated"
+    wrapper.write_text(f"#!/bin/sh\nwhile [ ! -e '{gate}' ]; do sleep 0.05; done\n"
+                       f"exec {shutil.which('ffmpeg')} \"$@\"\n")
+    os.chmod(wrapper, 0o755)
+    monkeypatch.setitem(app.config, "FFMPEG_BINARY", str(wrapper))
+    merchant = make_account("merchant")
+    with open(tiny_video, "rb") as handle:
+        response = client.post(f"{API}/media", data={"file": (handle, "tiny.mp4")},
+                               headers=merchant.headers, content_type="multipart/form-data")
+    media_id = response.get_json()["id"]
+    post = _post(client, merchant, kind="video", text="新品视频", media_ids=[media_id]).get_json()
+    assert post["status"] == "processing"
+    edit = client.patch(f"{API}/posts/{post['id']}", json={"text": "新品视频 加微信 领券"},
+                        headers=merchant.headers)
+    assert edit.status_code == 200 and edit.get_json()["status"] == "processing"
+    gate.touch()
+    wait_for(lambda: client.get(f"{API}/media/{media_id}", headers=merchant.headers)
+             .get_json()["status"] == "ready", timeout=60)
+    mine = wait_for(lambda: (p := client.get(f"{API}/posts/{post['id']}",
+                                              headers=merchant.headers).get_json())
+                    ["status"] != "processing" and p)
+    assert mine["status"] == "pending_review"
+    assert not _visible(client, post["id"])
+    [item] = _queue(client, moderator)
+    assert item["target_id"] == post["id"] and "terms" in item["reasons"]
+    assert item["terms"] == ["加微信"]
