@@ -52,6 +52,9 @@ class Config:
 
         # Components: empty means the embedded default.
         self.MONGODB_URI = _env("MONGODB_URI")
+        # A MongoDB that is down fails a request within seconds (503 database_unavailable),
+        # well inside gunicorn's 60 s request timeout, instead of pymongo's 30 s default.
+        self.MONGODB_TIMEOUT_MS = _int("MONGODB_TIMEOUT_MS", 3000)
         self.REDIS_URL = _env("REDIS_URL")
         self.ELASTICSEARCH_URL = _env("ELASTICSEARCH_URL")
         self.S3_BUCKET = _env("S3_BUCKET")
@@ -95,6 +98,9 @@ class Config:
         self.FEED_ACTIVE_DAYS = _int("FEED_ACTIVE_DAYS", 7)
         self.FEED_PAGE_SECONDS = _int("FEED_PAGE_SECONDS", 5)  # first home page kept ready
         self.VIEW_FLUSH_SECONDS = _int("VIEW_FLUSH_SECONDS", 60)
+        # A published post whose fan-out has not finished this long after it was marked is
+        # queued again by the fan-out sweep (which runs this often): the outbox.
+        self.FANOUT_SWEEP_SECONDS = _int("FANOUT_SWEEP_SECONDS", 30)
 
         # Moderation.
         self.REPORT_HIDE_THRESHOLD = _int("REPORT_HIDE_THRESHOLD", 5)
@@ -108,6 +114,9 @@ class Config:
         self.EMBEDDED_WORKER = _bool("EMBEDDED_WORKER", not self.production)
         self.WORKER_CONCURRENCY = _int("WORKER_CONCURRENCY", 4)
         self.DEMO_DATA = _bool("DEMO_DATA", not self.production)
+        # Fault injection for the topology proof (bench/topology.py): the process kills itself
+        # at the named point (app/faults.py). Unset in any real deployment.
+        self.FAULT_INJECT = _env("FAULT_INJECT")
 
         for key, value in overrides.items():
             setattr(self, key, value)

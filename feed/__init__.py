@@ -47,7 +47,12 @@ def init_app(app: Flask) -> None:
     signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     app.cli.add_command(feeds_cli)
     app.cli.add_command(demo_cli)
-    app.extensions["celery"].conf.beat_schedule["feed-flush-views"] = {
+    schedule = app.extensions["celery"].conf.beat_schedule
+    schedule["feed-flush-views"] = {
         "task": "feed.tasks.flush_views",
         "schedule": float(app.config["VIEW_FLUSH_SECONDS"]),
+    }
+    schedule["feed-fanout-sweep"] = {
+        "task": "feed.tasks.sweep_fanout",
+        "schedule": float(max(1, app.config["FANOUT_SWEEP_SECONDS"])),
     }

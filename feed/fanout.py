@@ -5,11 +5,18 @@ followers are pushed; bigger authors are pulled by readers at read time (``timel
 Only active followers are pushed: a timeline key exists only while its owner has read their
 feed within ``FEED_ACTIVE_DAYS``; others are rebuilt from MongoDB when they come back.
 Pushing is idempotent (ZADD of the same member and score), so a re-run job changes nothing.
+
+The outbox: a post becomes published with ``fanout_due`` set in the same write; the job
+clears it after delivering, and :func:`sweep` queues the fan-out again for any post still
+marked ``FANOUT_SWEEP_SECONDS`` later (the web process died before queueing it, or the
+worker died while delivering it), so nothing published is left undelivered.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from itertools import chain
 
 from flask import current_app
@@ -17,6 +24,7 @@ from flask import current_app
 from app.accounts import service as accounts
 from app.extensions import redis_client
 from app.iterables import batched
+from app.times import utcnow
 from feed import audience, cache, graph
 from feed.models import Post
 
@@ -40,6 +48,9 @@ end
 return 1
 """
 RECENT_MAX = 200
+SWEEP_BATCH = 500
+
+log = logging.getLogger(__name__)
 
 
 def _push_sha() -> str:
@@ -117,10 +128,19 @@ def _matching(account_ids: list[str], rule: dict) -> list[str]:
             if i in found and audience.matches(rule, audience.profile_of(found[i]))]
 
 
+def _delivered(post: Post) -> None:
+    """Take the post out of the outbox, unless it was marked again meanwhile."""
+    if post.fanout_due is not None:
+        Post.objects(id=post.id, fanout_due=post.fanout_due).update_one(unset__fanout_due=True)
+
+
 def fan_out(post_id: str) -> int:
     """Deliver a published post; returns the number of timelines written."""
     post = Post.objects(id=post_id).first()
-    if post is None or post.status != "published":
+    if post is None:
+        return 0
+    if post.status != "published":
+        _delivered(post)
         return 0
     config = current_app.config
     cap, batch = config["TIMELINE_MAX"], config["FANOUT_BATCH_SIZE"]
@@ -137,4 +157,28 @@ def fan_out(post_id: str) -> int:
         if rule:
             pushed = (_matching(chunk, rule) for chunk in pushed)
         chunks = chain(chunks, pushed)
-    return deliver(str(post.id), score, chunks, cap)
+    written = deliver(str(post.id), score, chunks, cap)
+    _delivered(post)
+    return written
+
+
+def sweep() -> int:
+    """Queue the fan-out of every post left in the outbox; returns how many were queued.
+
+    Each one is claimed by moving its mark to now (only if nobody moved it first), so
+    overlapping sweeps queue it once, and a post whose job is merely slow is queued again
+    at most once per ``FANOUT_SWEEP_SECONDS`` (delivering twice changes nothing).
+    """
+    from feed.tasks import fanout_post
+
+    cutoff = utcnow() - timedelta(seconds=current_app.config["FANOUT_SWEEP_SECONDS"])
+    queued = 0
+    for post in Post.objects(fanout_due__lt=cutoff).only("id", "fanout_due").limit(SWEEP_BATCH):
+        if not Post.objects(id=post.id, fanout_due=post.fanout_due).update_one(
+                set__fanout_due=utcnow()):
+            continue
+        fanout_post.delay(str(post.id))
+        queued += 1
+    if queued:
+        log.warning("fan-out sweep: queued %d post(s) left undelivered", queued)
+    return queued

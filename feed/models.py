@@ -77,11 +77,15 @@ class Post(me.Document):
     view_count = me.IntField(default=0)
     created_at = me.DateTimeField(default=utcnow)
     edited_at = me.DateTimeField(null=True)
+    # The fan-out outbox: set in the same write that makes the post published, cleared by
+    # the fan-out job once delivered; the sweep (feed.fanout.sweep) queues what stays set.
+    fanout_due = me.DateTimeField(null=True)
 
     meta = {
         "collection": "posts",
         "indexes": [
             ("author", "-created_at"),
+            {"fields": ["fanout_due"], "sparse": True},
             ("status", "kind", "-created_at"),
             ("status", "author_kind", "-created_at"),
             ("campaign_id", "status", "-created_at"),

@@ -7,6 +7,7 @@ for the fan-out: a job does it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import markdown
@@ -14,13 +15,15 @@ import nh3
 from bson import ObjectId
 from flask import current_app
 
-from app import signals
+from app import faults, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.times import utcnow
 from feed import audience, hydrate, pagecache, screening
 from feed.models import Audience, Campaign, Post, Product
+
+log = logging.getLogger(__name__)
 
 HEADLINE_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i",
                  "u", "s", "del", "blockquote", "code", "pre", "ul", "ol", "li", "a", "img",
@@ -145,7 +148,9 @@ def create(account: Account, data: dict[str, Any]) -> Post:
         post.status = "processing"
     elif reasons:
         post.status = "pending_review"
+    _mark_fanout(post, None)
     post.save()
+    faults.point("after_post_store")
     from app.accounts.models import Account as AccountDoc
 
     AccountDoc.objects(id=account.id).update_one(inc__posts_count=1)
@@ -224,9 +229,17 @@ def set_status(post: Post, status: str, error: dict | None = None) -> Post:
     post.status = status
     if error is not None:
         post.error = error
+    _mark_fanout(post, before)
     post.save()
     after_change(post, before)
     return post
+
+
+def _mark_fanout(post: Post, before: str | None) -> None:
+    """Put a post that becomes published in the fan-out outbox, in the write that stores it,
+    so a process killed before queueing its fan-out loses nothing: the sweep queues it."""
+    if post.status == "published" and before != "published":
+        post.fanout_due = utcnow()
 
 
 def after_change(post: Post, before: str | None) -> None:
@@ -240,7 +253,10 @@ def after_change(post: Post, before: str | None) -> None:
     if post.status == "published" and before != "published":
         from feed.tasks import fanout_post
 
-        fanout_post.delay(str(post.id))
+        try:
+            fanout_post.delay(str(post.id))
+        except Exception as exc:  # broker away: the post is in the outbox, the sweep queues it
+            log.error("could not queue the fan-out of post %s: %s", post.id, exc)
     signals.post_saved.send(post, before=before)
     if post.status == "pending_review" and before != "pending_review":
         signals.content_held.send(post, reasons=list(post.review_reasons))

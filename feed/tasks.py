@@ -30,3 +30,11 @@ def flush_views() -> int:
     from feed.interactions import flush_views as flush
 
     return flush()
+
+
+@shared_task(name="feed.tasks.sweep_fanout", ignore_result=True)
+def sweep_fanout() -> int:
+    """Queue the fan-out of posts left in the outbox (see ``feed.fanout.sweep``)."""
+    from feed.fanout import sweep
+
+    return sweep()
