@@ -101,6 +101,8 @@ class Config:
         # A published post whose fan-out has not finished this long after it was marked is
         # queued again by the fan-out sweep (which runs this often): the outbox.
         self.FANOUT_SWEEP_SECONDS = _int("FANOUT_SWEEP_SECONDS", 30)
+        self.SCHEDULE_POLL_SECONDS = _int("SCHEDULE_POLL_SECONDS", 1)  # due scheduled posts
+        self.SCHEDULE_SWEEP_SECONDS = _int("SCHEDULE_SWEEP_SECONDS", 30)  # MongoDB safety sweep
 
         # Moderation.
         self.REPORT_HIDE_THRESHOLD = _int("REPORT_HIDE_THRESHOLD", 5)

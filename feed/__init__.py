@@ -56,3 +56,14 @@ def init_app(app: Flask) -> None:
         "task": "feed.tasks.sweep_fanout",
         "schedule": float(max(1, app.config["FANOUT_SWEEP_SECONDS"])),
     }
+    # scheduled posts go out within a few seconds of their time; a late tick is dropped
+    schedule["feed-publish-due"] = {
+        "task": "feed.tasks.publish_due",
+        "schedule": float(app.config["SCHEDULE_POLL_SECONDS"]),
+        "options": {"expires": 5.0},
+    }
+    schedule["feed-sweep-scheduled"] = {
+        "task": "feed.tasks.sweep_scheduled",
+        "schedule": float(app.config["SCHEDULE_SWEEP_SECONDS"]),
+        "options": {"expires": 30.0},
+    }

@@ -19,7 +19,7 @@ from feed import (
     stats,
     timeline,
 )
-from feed.models import Follow
+from feed.models import Follow, Post
 from feed.schemas import (
     BlockResultSchema,
     CommentCreateSchema,
@@ -35,6 +35,7 @@ from feed.schemas import (
     PostPageSchema,
     PostSchema,
     PostUpdateSchema,
+    PublishSchema,
     StatsArgs,
     StatsSchema,
 )
@@ -132,6 +133,40 @@ _block_routes("mute")
 def create_post(data):
     post = posts.create(g.account, data)
     return hydrate.post_json(post, g.account)
+
+
+@bp.post("/posts/<string:post_id>/publish")
+@limit("post")
+@auth_required()
+@bp.arguments(PublishSchema)
+@bp.response(200, PostSchema)
+def publish_post(data, post_id):
+    """A draft or scheduled post goes out now, or at ``publish_at``."""
+    post = posts.publish(g.account, post_id, data.get("publish_at"))
+    return hydrate.post_json(post, g.account)
+
+
+def _planned(status: str, args: dict) -> dict:
+    rows, next_cursor = newest_first(Post.objects(author=g.account.id, status=status).only("id"),
+                                     args["limit"], args["cursor"])
+    return {"items": hydrate.posts_json([str(p.id) for p in rows], g.account),
+            "next_cursor": next_cursor}
+
+
+@bp.get("/accounts/me/drafts")
+@auth_required()
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, PostPageSchema)
+def my_drafts(args):
+    return _planned("draft", args)
+
+
+@bp.get("/accounts/me/scheduled")
+@auth_required()
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, PostPageSchema)
+def my_scheduled(args):
+    return _planned("scheduled", args)
 
 
 @bp.get("/posts/<string:post_id>")

@@ -48,6 +48,7 @@ def static_json(post: Post) -> dict[str, Any]:
         "error": post.error or None,
         "created_at": iso(post.created_at),
         "edited_at": iso(post.edited_at),
+        "publish_at": iso(post.publish_at),
         "score": cache.score(post.created_at),
     }
 

@@ -11,7 +11,9 @@ import mongoengine as me
 from app.times import utcnow
 
 POST_KINDS = ("post", "video", "headline")
-STATUSES = ("processing", "pending_review", "published", "failed", "rejected", "removed")
+STATUSES = ("draft", "scheduled", "processing", "pending_review", "published", "failed",
+            "rejected", "removed")
+PLANNED = ("draft", "scheduled")  # the author's only, until published
 
 
 class Follow(me.Document):
@@ -75,17 +77,19 @@ class Post(me.Document):
     like_count = me.IntField(default=0)
     comment_count = me.IntField(default=0)
     view_count = me.IntField(default=0)
-    created_at = me.DateTimeField(default=utcnow)
+    created_at = me.DateTimeField(default=utcnow)  # set again when a planned post goes out
     edited_at = me.DateTimeField(null=True)
     # The fan-out outbox: set in the same write that makes the post published, cleared by
     # the fan-out job once delivered; the sweep (feed.fanout.sweep) queues what stays set.
     fanout_due = me.DateTimeField(null=True)
+    publish_at = me.DateTimeField(null=True)  # scheduled posts: when the worker publishes
 
     meta = {
         "collection": "posts",
         "indexes": [
             ("author", "-created_at"),
             {"fields": ["fanout_due"], "sparse": True},
+            ("status", "publish_at"),
             ("status", "kind", "-created_at"),
             ("status", "author_kind", "-created_at"),
             ("campaign_id", "status", "-created_at"),

@@ -2,12 +2,15 @@
 
 A post is ``published`` at once, ``processing`` while its video is not ready, or
 ``pending_review`` when a screen holds it (terms, spam, a fan's video). Publishing never waits
-for the fan-out: a job does it.
+for the fan-out: a job does it. A ``draft`` or a ``scheduled`` post is the author's only until
+it goes out (``release``): then the campaign window, moderation and the media state apply as
+of that moment, as for a new post.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 import markdown
@@ -19,9 +22,9 @@ from app import faults, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
-from app.times import utcnow
-from feed import audience, hydrate, pagecache, screening
-from feed.models import Audience, Campaign, Post, Product
+from app.times import as_utc, utcnow
+from feed import audience, hydrate, pagecache, planning, screening
+from feed.models import PLANNED, Audience, Campaign, Post, Product
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,10 @@ def _forbidden(post_id: str, viewer: Account, message: str) -> ApiError:
     return ApiError(403, "forbidden", message)
 
 
-def _campaign(campaign_id: str | None, kind: str) -> Campaign | None:
+def _campaign(campaign_id: str | None, kind: str,
+              at: datetime | None = None, check_window: bool = True) -> Campaign | None:
+    """The campaign a video joins, open at ``at`` (now by default; drafts skip the window
+    until they are published)."""
     if not campaign_id:
         return None
     campaign = Campaign.objects(id=campaign_id).first() if ObjectId.is_valid(campaign_id) else None
@@ -82,10 +88,8 @@ def _campaign(campaign_id: str | None, kind: str) -> Campaign | None:
     if kind != "video":
         raise ApiError(400, "validation_error", "campaign entries are videos",
                        {"campaign_id": ["only video posts join campaigns"]})
-    from app.times import as_utc
-
-    now = utcnow()
-    if not as_utc(campaign.starts_at) <= now < as_utc(campaign.ends_at):
+    now = at or utcnow()
+    if check_window and not as_utc(campaign.starts_at) <= now < as_utc(campaign.ends_at):
         raise ApiError(422, "campaign_closed", "this campaign is not open for entries")
     return campaign
 
@@ -101,14 +105,24 @@ def _media_state(account: Account, media_ids: list[str]) -> str:
     return media_state(account, media_ids)
 
 
-def _held_reasons(account: Account, post: Post) -> list[str]:
+def _held_reasons(account: Account, post: Post, **context: Any) -> list[str]:
     texts = [t for t in (post.text, post.title, post.body, *post.tags) if t]
     texts += [p.title for p in post.products]
-    reasons = screening.screen(account, post.kind, texts)
+    reasons = screening.screen(account, post.kind, texts, **context)
     if (post.kind == "video" and account.kind == "fan"
             and current_app.config["FAN_VIDEO_REVIEW"]):
         reasons.append("fan_video")
     return reasons
+
+
+def _plan(data: dict[str, Any]) -> tuple[str | None, datetime | None]:
+    """``draft``, ``scheduled`` (with its time) or None (publish now) for a new post."""
+    if data.get("publish_at") is not None:
+        if data.get("draft"):
+            raise ApiError(400, "validation_error", "a post is a draft or scheduled, not both",
+                           {"draft": ["a draft has no publish_at"]})
+        return "scheduled", planning.check_publish_at(data["publish_at"])
+    return ("draft", None) if data.get("draft") else (None, None)
 
 
 def create(account: Account, data: dict[str, Any]) -> Post:
@@ -125,7 +139,8 @@ def create(account: Account, data: dict[str, Any]) -> Post:
     if data.get("products") and account.kind == "fan":
         raise ApiError(400, "validation_error", "only merchants and influencers link products",
                        {"products": ["not allowed for fans"]})
-    campaign = _campaign(data.get("campaign_id"), kind)
+    plan, publish_at = _plan(data)
+    campaign = _campaign(data.get("campaign_id"), kind, publish_at, check_window=plan != "draft")
     rule = audience.normalize(data.get("audience"))
     post = Post(
         author=account.id,
@@ -144,19 +159,124 @@ def create(account: Account, data: dict[str, Any]) -> Post:
     reasons = _held_reasons(account, post)
     media = _media_state(account, post.media_ids)
     post.review_reasons = reasons
-    if media != "ready":
+    if plan:
+        post.status, post.publish_at = plan, publish_at
+    elif media != "ready":
         post.status = "processing"
     elif reasons:
         post.status = "pending_review"
     _mark_fanout(post, None)
     post.save()
     faults.point("after_post_store")
+    if not plan:  # a planned post is counted when it goes out
+        _count(account.id, 1)
+    after_change(post, None)
+    if publish_at:
+        planning.schedule(post.id, publish_at)
+    return post
+
+
+def _count(author_id: object, delta: int) -> None:
     from app.accounts.models import Account as AccountDoc
 
-    AccountDoc.objects(id=account.id).update_one(inc__posts_count=1)
-    accounts.invalidate(account.id)
-    after_change(post, None)
+    AccountDoc.objects(id=author_id).update_one(inc__posts_count=delta)
+    accounts.invalidate(author_id)
+
+
+def _move(post: Post, before: str, **changes: Any) -> None:
+    """Change a post's status only if nobody changed it (or its time) meanwhile (the worker
+    publishing a scheduled post, the author moving or cancelling it): 409 for the second."""
+    if not Post.objects(id=post.id, status=before,
+                        publish_at=post.publish_at).update_one(**changes):
+        raise ApiError(409, "conflict", "the post was published or changed meanwhile")
+    post.reload()
+
+
+def _own_planned(account: Account, post_id: str) -> Post:
+    post = get(post_id)
+    if post.author != account.id:
+        raise _forbidden(post_id, account, "only the author can publish this post")
+    if post.status not in PLANNED:
+        raise ApiError(409, "conflict", f"a {post.status} post is not a draft or scheduled")
     return post
+
+
+def publish(account: Account, post_id: str, publish_at: datetime | None = None) -> Post:
+    """``POST /posts/{id}/publish``: a draft or scheduled post goes out now, or is
+    (re)scheduled for ``publish_at``."""
+    post = _own_planned(account, post_id)
+    before = post.status
+    if publish_at is None:
+        return release(post)
+    at = planning.check_publish_at(publish_at)
+    _campaign(str(post.campaign_id) if post.campaign_id else None, post.kind, at)
+    _move(post, before, set__status="scheduled", set__publish_at=at)
+    planning.schedule(post.id, at)
+    after_change(post, before)
+    return post
+
+
+def release(post: Post, now: datetime | None = None) -> Post:
+    """A planned post goes out: the campaign window, moderation and its media's state
+    apply as of now; it takes its place in feeds at this time."""
+    now = now or utcnow()
+    before = post.status
+    author = accounts.get(post.author)
+    if author is None:
+        raise ApiError(404, "not_found", "no such post")
+    _campaign(str(post.campaign_id) if post.campaign_id else None, post.kind, now)
+    spam = [r for r in post.review_reasons if r == "spam"]  # held when written stays held
+    reasons = list(dict.fromkeys(spam + _held_reasons(author, post, edit=True)))
+    if _media_state(author, post.media_ids) != "ready":
+        status = "processing"
+    else:
+        status = "pending_review" if reasons else "published"
+    outbox = {"set__fanout_due": now} if status == "published" else {}
+    _move(post, before, set__status=status, set__review_reasons=reasons, set__created_at=now,
+          **outbox)
+    planning.unschedule(post.id)
+    _count(post.author, 1)
+    after_change(post, before)
+    return post
+
+
+def release_due(now: datetime | None = None) -> int:
+    """The worker's side: publish every scheduled post whose time has come (idempotent:
+    a post taken twice, edited or cancelled meanwhile is published at most once)."""
+    now = now or utcnow()
+    released = 0
+    for post_id in planning.take_due(now):
+        post = Post.objects(id=post_id, status="scheduled").first()
+        if post is None:
+            continue
+        if post.publish_at is None or as_utc(post.publish_at) > now:  # moved later meanwhile
+            planning.schedule(post.id, post.publish_at or now)
+            continue
+        try:
+            release(post, now)
+            released += 1
+        except ApiError as error:
+            if error.status == 409:  # published or cancelled by someone else meanwhile
+                continue
+            # the campaign closed or a term now blocks it: it fails, and says why
+            before = post.status
+            try:
+                _move(post, before, set__status="failed",
+                      set__error={"code": error.code, "message": error.message})
+            except ApiError:
+                continue
+            after_change(post, before)
+    return released
+
+
+def sweep_scheduled(ahead_seconds: int, now: datetime | None = None) -> int:
+    """Put scheduled posts due within ``ahead_seconds`` back into Redis (it may have lost
+    them, or a killed worker took them unpublished), then publish what is due."""
+    now = now or utcnow()
+    soon = now + timedelta(seconds=ahead_seconds)
+    for post in Post.objects(status="scheduled", publish_at__lte=soon).only("id", "publish_at"):
+        planning.schedule(post.id, post.publish_at)
+    return release_due(now)
 
 
 def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
@@ -179,6 +299,7 @@ def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
     if "products" in changes:
         post.products = [Product(**p) for p in changes["products"]]
     before = post.status
+    plan = _replan(post, changes["publish_at"]) if "publish_at" in changes else None
     reasons = [r for r in _held_reasons(account, post) if r != "fan_video"]
     new_reasons = [r for r in reasons if r not in post.review_reasons]
     if reasons and post.status == "published":
@@ -190,6 +311,13 @@ def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
         post.review_reasons = [*post.review_reasons, *new_reasons]
     post.edited_at = utcnow()
     post.save()
+    if plan is not None:
+        status, at = plan
+        _move(post, before, set__status=status, set__publish_at=at)
+        if at is not None:
+            planning.schedule(post.id, at)
+        else:
+            planning.unschedule(post.id)
     after_change(post, before)
     if before == "pending_review" and post.status == "pending_review" and new_reasons:
         signals.content_held.send(post, reasons=new_reasons)
@@ -199,6 +327,19 @@ def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
         if fresh is not None:
             post = set_status(fresh, "pending_review")
     return post
+
+
+def _replan(post: Post, publish_at: datetime | None) -> tuple[str, datetime | None]:
+    """Where a PATCHed ``publish_at`` takes a planned post: a new time (a draft becomes
+    scheduled), or None (a scheduled post is cancelled back to a draft)."""
+    if post.status not in PLANNED:
+        raise ApiError(409, "conflict", f"a {post.status} post has no publish time",
+                       {"publish_at": ["only drafts and scheduled posts have one"]})
+    if publish_at is None:
+        return "draft", None
+    at = planning.check_publish_at(publish_at)
+    _campaign(str(post.campaign_id) if post.campaign_id else None, post.kind, at)
+    return "scheduled", at
 
 
 def delete(account: Account, post_id: str) -> None:
@@ -214,12 +355,14 @@ def remove(post: Post) -> None:
     from feed.models import Comment, Like
 
     signals.post_deleted.send(post)
+    planning.unschedule(post.id)
     hydrate.forget(post.id, deleted=True)
     pagecache.posts_changed()
     Comment.objects(post=post.id).delete()
     Like.objects(post=post.id).delete()
     post.delete()
-    AccountDoc.objects(id=post.author).update_one(dec__posts_count=1)
+    if post.status not in PLANNED:
+        AccountDoc.objects(id=post.author).update_one(dec__posts_count=1)
     accounts.invalidate(post.author)
 
 

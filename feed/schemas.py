@@ -38,6 +38,17 @@ class PostCreateSchema(Schema):
     audience = fields.Nested(AudienceSchema, allow_none=True)
     products = fields.List(fields.Nested(ProductSchema), validate=validate.Length(max=9))
     campaign_id = fields.String(allow_none=True, validate=validate.Length(1, 40))
+    draft = fields.Boolean(load_default=False,
+                           metadata={"description": "keep it as a draft (the author's only)"})
+    publish_at = fields.AwareDateTime(
+        allow_none=True, default_timezone=UTC,
+        metadata={"description": "publish then (up to 90 days ahead): status `scheduled`"})
+
+
+class PublishSchema(Schema):
+    publish_at = fields.AwareDateTime(
+        allow_none=True, load_default=None, default_timezone=UTC,
+        metadata={"description": "schedule for then instead of publishing now"})
 
 
 class PostUpdateSchema(Schema):
@@ -47,6 +58,10 @@ class PostUpdateSchema(Schema):
     tags = fields.List(_tag(), validate=validate.Length(max=10))
     audience = fields.Nested(AudienceSchema, allow_none=True)
     products = fields.List(fields.Nested(ProductSchema), validate=validate.Length(max=9))
+    publish_at = fields.AwareDateTime(
+        allow_none=True, default_timezone=UTC,
+        metadata={"description": "drafts and scheduled posts: a new time, or null to keep "
+                                 "(or make) it a draft"})
 
 
 class PostSchema(Schema):
@@ -69,6 +84,7 @@ class PostSchema(Schema):
     liked = fields.Boolean()
     created_at = fields.String()
     edited_at = fields.String(allow_none=True)
+    publish_at = fields.String(allow_none=True)
     cursor = fields.String()
 
 

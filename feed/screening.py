@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from app.accounts.models import Account
 
-Screen = Callable[[Account, str, list[str]], list[str]]
+Screen = Callable[..., list[str]]  # (account, kind, texts, **context) -> reasons
 _screens: list[Screen] = []
 
 
@@ -20,11 +20,12 @@ def register(screen: Screen) -> None:
         _screens.append(screen)
 
 
-def screen(account: Account, kind: str, texts: list[str]) -> list[str]:
-    """Reasons to hold this content for review (empty: publish)."""
+def screen(account: Account, kind: str, texts: list[str], **context: object) -> list[str]:
+    """Reasons to hold this content for review (empty: publish). ``edit=True`` in
+    ``context``: the text was seen before (an edit, a draft going out), not a repeat."""
     reasons: list[str] = []
     for check in _screens:
-        for reason in check(account, kind, texts):
+        for reason in check(account, kind, texts, **context):
             if reason not in reasons:
                 reasons.append(reason)
     return reasons

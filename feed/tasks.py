@@ -38,3 +38,21 @@ def sweep_fanout() -> int:
     from feed.fanout import sweep
 
     return sweep()
+
+
+@shared_task(name="feed.tasks.publish_due", ignore_result=True)
+def publish_due() -> int:
+    """Every second (beat): scheduled posts whose time has come go out."""
+    from feed.posts import release_due
+
+    return release_due()
+
+
+@shared_task(name="feed.tasks.sweep_scheduled", ignore_result=True)
+def sweep_scheduled() -> int:
+    """Now and then (beat): what Redis lost of the schedule is put back from MongoDB."""
+    from flask import current_app
+
+    from feed.posts import sweep_scheduled as sweep
+
+    return sweep(2 * current_app.config["SCHEDULE_SWEEP_SECONDS"])

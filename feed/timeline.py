@@ -22,7 +22,7 @@ from app.extensions import redis_client
 from app.pagination import decode_cursor
 from feed import audience, cache, graph, hydrate
 from feed.fanout import ensure_recent
-from feed.models import Post
+from feed.models import PLANNED, Post
 
 
 def active_seconds() -> int:
@@ -240,9 +240,9 @@ def account_posts(author: Account, viewer: Account | None, limit: int,
     every post can be paged to, not only the recent ones)."""
     upper, _ = _bounds(cursor, None)
     own = viewer is not None and viewer.id == author.id
-    query = Post.objects(author=author.id)
-    if not own:
-        query = query.filter(status="published")
+    # the author's own drafts and scheduled posts have their own lists (/accounts/me/drafts)
+    query = Post.objects(author=author.id, **({"status__nin": list(PLANNED)} if own
+                                              else {"status": "published"}))
     if kind:
         query = query.filter(kind=kind)
     items: list[dict] = []

@@ -13,7 +13,8 @@ from app.pages import bp
 from app.pages.security import CSRF_FIELD, csrf_token
 
 SITE_NAME = "Fanhub"
-STATUS_NAMES = {"published": "已发布", "processing": "处理中", "pending_review": "审核中",
+STATUS_NAMES = {"draft": "草稿", "scheduled": "定时发布", "published": "已发布", "processing": "处理中",
+                "pending_review": "审核中",
                 "failed": "失败", "rejected": "未通过", "removed": "已下架"}
 
 
