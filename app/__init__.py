@@ -26,7 +26,9 @@ def create_app(**overrides: object) -> Flask:
 
     from app import db, health, runtime
 
-    app.config["MONGO_BACKEND"] = db.connect(app.config["MONGODB_URI"])
+    app.config["MONGO_BACKEND"] = db.connect(app.config["MONGODB_URI"],
+                                             app.config["MONGODB_TIMEOUT_MS"],
+                                             app.config["MONGODB_SOCKET_TIMEOUT_MS"])
     runtime.init_redis(app)
     _init_extensions(app)
     _register_blueprints(app)

@@ -54,7 +54,9 @@ class Config:
         self.MONGODB_URI = _env("MONGODB_URI")
         # A MongoDB that is down fails a request within seconds (503 database_unavailable),
         # well inside gunicorn's 60 s request timeout, instead of pymongo's 30 s default.
-        self.MONGODB_TIMEOUT_MS = _int("MONGODB_TIMEOUT_MS", 3000)
+        self.MONGODB_TIMEOUT_MS = _int("MONGODB_TIMEOUT_MS", 3000)  # connect, server selection
+        # a server that stops answering mid-command (frozen, partitioned): longer, for slow jobs
+        self.MONGODB_SOCKET_TIMEOUT_MS = _int("MONGODB_SOCKET_TIMEOUT_MS", 20000)
         self.REDIS_URL = _env("REDIS_URL")
         self.ELASTICSEARCH_URL = _env("ELASTICSEARCH_URL")
         self.S3_BUCKET = _env("S3_BUCKET")

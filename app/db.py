@@ -46,11 +46,18 @@ def _serialize_mongomock() -> None:
     _patched = True
 
 
-def connect(uri: str | None) -> str:
-    """Connect the default mongoengine alias; returns the backend's name."""
+def connect(uri: str | None, timeout_ms: int = 3000, socket_timeout_ms: int = 20000) -> str:
+    """Connect the default mongoengine alias; returns the backend's name.
+
+    With a real server, a server that is down fails an operation within ``timeout_ms``
+    (pymongo waits 30 s by default, longer than a client waits for an answer), so requests
+    answer 503 ``database_unavailable`` at once and recover when it is back.
+    """
     mongoengine.disconnect_all()
     if uri:
-        mongoengine.connect(host=uri, uuidRepresentation="standard", tz_aware=True)
+        mongoengine.connect(host=uri, uuidRepresentation="standard", tz_aware=True,
+                            serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
+                            socketTimeoutMS=socket_timeout_ms)
         return "mongodb"
     import mongomock
 

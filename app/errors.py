@@ -82,24 +82,23 @@ def _html(status: int, name: str, message: str) -> Response:
     )
 
 
-def _dependency_down(exc: BaseException) -> bool:
-    """True for a lost connection to Redis or MongoDB (not for a bug in our own code)."""
+def _dependency_down(exc: BaseException) -> str | None:
+    """``"database"`` or ``"redis"`` for a lost connection to MongoDB or Redis (also when
+    wrapped: ``raise ... from exc``), None for anything else (a bug in our own code)."""
+    import pymongo.errors
     import redis.exceptions
 
-    kinds: tuple[type[BaseException], ...] = (redis.exceptions.ConnectionError,
-                                              redis.exceptions.TimeoutError)
-    try:
-        import pymongo.errors
-
-        kinds += (pymongo.errors.ConnectionFailure,)
-    except ImportError:  # pragma: no cover - pymongo comes with mongoengine
-        pass
+    kinds: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
+        ("database", (pymongo.errors.ConnectionFailure,)),  # incl. timeouts, server selection
+        ("redis", (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)),
+    )
     seen = 0
-    while exc is not None and seen < 5:  # also when wrapped (raise ... from exc)
-        if isinstance(exc, kinds):
-            return True
+    while exc is not None and seen < 5:
+        for name, classes in kinds:
+            if isinstance(exc, classes):
+                return name
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
-    return False
+    return None
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -133,14 +132,18 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        if _dependency_down(exc):
+        down = _dependency_down(exc)
+        if down:
             # Redis or MongoDB restarting: a 503 the client may retry, not a 500 (the contract)
-            log.warning("dependency down on %s %s: %r", request.method, request.path, exc)
+            log.warning("%s down on %s %s: %r", down, request.method, request.path, exc)
             headers = {"Retry-After": "1"}
             if not _wants_json():
                 response = _html(503, "Service Unavailable", "请稍后重试。")
                 response.headers.update(headers)
                 return response
+            if down == "database":
+                return error_response(503, "database_unavailable", "the database is "
+                                      "unavailable; retry shortly", None, headers)
             return error_response(503, "unavailable", "a backing service is unavailable; "
                                                       "retry shortly", None, headers)
         log.exception("unhandled error on %s %s", request.method, request.path)

@@ -417,7 +417,7 @@ def media_finished(media_id: str, ok: bool, error: dict | None = None) -> None:
         # published only if no edit added a reason to hold it meanwhile (one atomic step,
         # so an edit saved at the same moment is either seen here or sees the result)
         if Post.objects(id=post.id, status="processing", review_reasons__size=0).update_one(
-                set__status="published"):
+                set__status="published", set__fanout_due=utcnow()):  # + the outbox mark
             after_change(Post.objects(id=post.id).first() or post, "processing")
             continue
         fresh = Post.objects(id=post.id, status="processing").first()
