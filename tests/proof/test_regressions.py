@@ -8,13 +8,15 @@ import redis.exceptions
 
 
 def test_a_lost_redis_or_mongodb_connection_is_a_503_not_a_500(app):
-    for exc in (redis.exceptions.ConnectionError("Connection refused"),
-                redis.exceptions.TimeoutError("timed out"),
-                pymongo.errors.ServerSelectionTimeoutError("no servers")):
+    for exc, code in ((redis.exceptions.ConnectionError("Connection refused"), "unavailable"),
+                      (redis.exceptions.TimeoutError("timed out"), "unavailable"),
+                      (pymongo.errors.ServerSelectionTimeoutError("no servers"),
+                       "database_unavailable"),
+                      (pymongo.errors.AutoReconnect("connection reset"), "database_unavailable")):
         with app.test_request_context("/api/v1/posts"):
             response = app.handle_user_exception(exc)
         assert response.status_code == 503, exc
-        assert response.get_json()["error"]["code"] == "unavailable"
+        assert response.get_json()["error"]["code"] == code
         assert response.headers["Retry-After"] == "1"
     with app.test_request_context("/m/someone"):
         response = app.handle_user_exception(redis.exceptions.ConnectionError("gone"))
