@@ -6,6 +6,7 @@ import logging
 import secrets
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Config
 from app.errors import ApiError
@@ -39,6 +40,7 @@ def create_app(**overrides: object) -> Flask:
     sockets.init_app(app)
     for area in _AREAS:
         __import__(area).init_app(app)
+    _trust_proxies(app)
     runtime.start(app)
     return app
 
@@ -53,6 +55,16 @@ def _secret_key(app: Flask, config: Config) -> None:
         )
     else:
         app.secret_key = secrets.token_hex(32)  # embedded: sessions last as long as the process
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``TRUSTED_PROXIES`` proxies the client is the address the nearest of them saw
+    (Werkzeug's ``ProxyFix``): rate limits and sign-in protection then key on each client,
+    not on the proxy that every request comes from. With 0 the headers are ignored, since a
+    client could then claim any address. Wraps everything (Socket.IO included)."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -15,8 +15,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # Rate limits per route group (moderation/ratelimits.py), each overridable as RATELIMIT_<GROUP>.
 RATE_LIMITS: dict[str, str] = {
     "REGISTER": "5/minute;20/hour",
-    "LOGIN": "10/minute;60/hour",  # per address
-    "LOGIN_USER": "10/minute;30/hour",  # per username tried
+    "LOGIN": "10/minute;60/hour",  # sign-in attempts per address
+    "LOGIN_USER_ADDRESS": "5/minute;20/hour",  # failed sign-ins per username and address
+    # failed sign-ins per username from addresses it has not signed in from lately
+    "LOGIN_USER": "30/hour;100/day",
     "POST": "20/minute;200/hour",
     "POST_NEW": "5/minute;30/hour",
     "COMMENT": "30/minute;500/hour",
@@ -88,7 +90,9 @@ class Config:
         self.ARGON2_TIME_COST = _int("ARGON2_TIME_COST", 3)
         self.ARGON2_MEMORY_KIB = _int("ARGON2_MEMORY_KIB", 64 * 1024)
 
-        # Requests.
+        # Requests. TRUSTED_PROXIES: how many proxies (nginx, a load balancer) stand in front
+        # and append to X-Forwarded-For / set X-Forwarded-Proto; 0 trusts no such header.
+        self.TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
         self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 500 * 1024 * 1024)
         self.MEDIA_MAX_SECONDS = _int("MEDIA_MAX_SECONDS", 600)
@@ -111,6 +115,8 @@ class Config:
         self.FAN_VIDEO_REVIEW = _bool("FAN_VIDEO_REVIEW", True)
         self.RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
         self.RATELIMIT_SCALE = float(_env("RATELIMIT_SCALE", "1"))  # multiplies every limit
+        # An address a username signed in from is spared that username's own limit this long.
+        self.LOGIN_KNOWN_ADDRESS_DAYS = _int("LOGIN_KNOWN_ADDRESS_DAYS", 30)
         for group, limit in RATE_LIMITS.items():
             setattr(self, f"RATELIMIT_{group}", _env(f"RATELIMIT_{group}", limit))
 

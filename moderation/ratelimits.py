@@ -10,9 +10,16 @@ Other packages put ``@limit("post")`` (etc.) on their views, right under the rou
 One counter per group and client is shared by every view in the group (creating a post and
 a headline draw from the same allowance). The client is the signed-in account, else the
 address. Accounts younger than a day get the stricter ``*_NEW`` limits: fresh accounts are
-what spammers and report brigades use. ``login`` also counts per target username, so a
-password guesser rotating addresses is still stopped. Moderators and admins are exempt from
-the content groups.
+what spammers and report brigades use. Moderators and admins are exempt from the content
+groups.
+
+Signing in (the API's ``/auth/token`` and the ``/login`` page, in the same buckets) is slowed
+without letting a stranger lock the owner out: every attempt counts per address (``LOGIN``);
+failed attempts count per username and address together (``LOGIN_USER_ADDRESS``), and per
+username alone (``LOGIN_USER``, higher, for a guesser rotating addresses), but that last limit
+does not apply from an address the account signed in from within ``LOGIN_KNOWN_ADDRESS_DAYS``,
+so the owner still gets in from their usual address while someone else guesses. The address
+is the client's own behind ``TRUSTED_PROXIES`` proxies (``app/__init__.py``).
 
 Every limit is a Flask-Limiter string (``"10/minute;100/hour"``), the setting
 ``RATELIMIT_<GROUP>`` (defaults in ``app/config.py``). ``RATELIMIT_SCALE``
@@ -24,18 +31,20 @@ header injection).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, request
 
 from app.config import RATE_LIMITS
-from app.extensions import limiter
+from app.extensions import limiter, redis_client
 from app.times import as_utc, utcnow
 
 GROUPS = ("register", "login", "post", "comment", "upload", "follow", "report")
 _STAFF_EXEMPT = ("post", "comment", "upload", "follow", "report")
 NEW_ACCOUNT_AGE = timedelta(days=1)
+KNOWN_ADDRESSES_KEPT = 20  # per username: the owner's few devices and networks
 _AMOUNT = re.compile(r"^\s*(\d+)")
 
 
@@ -77,32 +86,85 @@ def _staff() -> bool:
     return account is not None and account.has_role("moderator")
 
 
-def _login_username() -> str:
+def login_name() -> str | None:
+    """The username a sign-in tries (the API's JSON or the page's form), as accounts are keyed."""
     try:
         data = request.get_json(silent=True, cache=True)
     except RecursionError:  # hostile nesting: the view answers 400
         data = None
-    username = data.get("username") if isinstance(data, dict) else None
+    username = data.get("username") if isinstance(data, dict) else request.form.get("username")
     if not username:
-        return f"ip:{request.remote_addr}"
+        return None
     # a lone surrogate cannot go to Redis as UTF-8: escape it (the view then answers 400)
-    name = str(username).casefold()[:100].encode("utf-8", "backslashreplace").decode()
-    return f"user:{name}"
+    name = str(username).strip().casefold()[:100].encode("utf-8", "backslashreplace").decode()
+    return name or None
 
 
-def limit(group: str) -> Callable:
-    """A decorator that puts the view in ``group``'s shared limit."""
+def _login_user_key() -> str:
+    name = login_name()
+    return f"user:{name}" if name else f"ip:{request.remote_addr}"
+
+
+def _login_user_address_key() -> str:
+    name = login_name()
+    return f"user:{name}|ip:{request.remote_addr}" if name else f"ip:{request.remote_addr}"
+
+
+def _known_key(name: str) -> str:
+    return f"login-known:{name}"
+
+
+def _known_seconds() -> int:
+    return int(current_app.config["LOGIN_KNOWN_ADDRESS_DAYS"]) * 86400
+
+
+def remember_sign_in(username: str) -> None:
+    """Note the address a sign-in succeeded from: the username's own limit spares it."""
+    name, now = username.strip().casefold(), time.time()
+    key, keep = _known_key(name), _known_seconds()
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.zadd(key, {request.remote_addr or "": now})
+    pipe.zremrangebyscore(key, 0, now - keep)
+    pipe.zremrangebyrank(key, 0, -KNOWN_ADDRESSES_KEPT - 1)
+    pipe.expire(key, keep)
+    pipe.execute()
+
+
+def _from_known_address() -> bool:
+    name = login_name()
+    if not name:
+        return False
+    seen = redis_client.zscore(_known_key(name), request.remote_addr or "")
+    return seen is not None and seen >= time.time() - _known_seconds()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _login_limits(methods: list[str] | None) -> Callable:
+    per_address = limiter.shared_limit(lambda: limit_for("login"), scope="rl-login",
+                                       methods=methods)
+    per_pair = limiter.shared_limit(lambda: _scaled(_setting("LOGIN_USER_ADDRESS")),
+                                    scope="rl-login-user-address", methods=methods,
+                                    key_func=_login_user_address_key, deduct_when=_failed)
+    per_user = limiter.shared_limit(lambda: _scaled(_setting("LOGIN_USER")),
+                                    scope="rl-login-user", methods=methods,
+                                    key_func=_login_user_key, deduct_when=_failed,
+                                    exempt_when=_from_known_address)
+
+    def all_three(view: Callable) -> Callable:
+        return per_address(per_pair(per_user(view)))
+
+    return all_three
+
+
+def limit(group: str, methods: list[str] | None = None) -> Callable:
+    """A decorator that puts the view in ``group``'s shared limit (only ``methods``, if given)."""
     if group not in GROUPS:
         raise ValueError(f"unknown rate-limit group {group!r}; one of {GROUPS}")
+    if group == "login":
+        return _login_limits(methods)
     exempt = _staff if group in _STAFF_EXEMPT else None
-    decorator = limiter.shared_limit(lambda: limit_for(group), scope=f"rl-{group}",
-                                      exempt_when=exempt)
-    if group != "login":
-        return decorator
-    per_user = limiter.shared_limit(lambda: _scaled(_setting("LOGIN_USER")),
-                                    scope="rl-login-user", key_func=_login_username)
-
-    def both(view: Callable) -> Callable:
-        return decorator(per_user(view))
-
-    return both
+    return limiter.shared_limit(lambda: limit_for(group), scope=f"rl-{group}",
+                                exempt_when=exempt, methods=methods)

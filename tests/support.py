@@ -7,6 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
+from requests.adapters import HTTPAdapter
+
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: float = 0.05) -> Any:
     """Poll until ``predicate()`` is truthy and return it; fail the test after ``timeout``."""
@@ -32,3 +35,23 @@ class Actor:
     @property
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
+
+
+class _SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, address: str, **kwargs: Any) -> None:
+        self.source_address = (address, 0)
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["source_address"] = self.source_address
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_at(address: str) -> requests.Session:
+    """A requests session whose connections come from ``address`` (any 127.x.y.z works on
+    Linux loopback): a distinct client address for the server, with no proxy in between."""
+    session = requests.Session()
+    adapter = _SourceAddressAdapter(address)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session

@@ -15,7 +15,7 @@ from app.accounts.schemas import (
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from media import service as media
-from moderation.ratelimits import limit
+from moderation.ratelimits import limit, remember_sign_in
 
 bp = Blueprint("accounts", __name__, description="Accounts and tokens")
 
@@ -35,6 +35,7 @@ def register(data):
 @bp.response(200, AuthResultSchema)
 def login(data):
     account = service.authenticate(data["username"], data["password"])
+    remember_sign_in(data["username"])
     return {"account": service.account_json(account, private=True), "token": tokens.issue(account.id)}
 
 

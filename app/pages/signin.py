@@ -14,27 +14,10 @@ from flask import redirect, request, session, url_for
 from app.accounts import service as accounts
 from app.accounts import tokens
 from app.errors import ApiError
-from app.extensions import limiter
 from app.pages import bp
 from app.pages.rendering import render
 from app.pages.security import CSRF_KEY, csrf_ok, csrf_token
-from moderation.ratelimits import limit_for
-
-
-def _form_username() -> str:
-    username = request.form.get("username", "").strip().casefold()[:100]
-    return f"user:{username}" if username else f"ip:{request.remote_addr}"
-
-
-# The API's login limits (moderation.ratelimits), counted in the same buckets: per address,
-# and per username tried so a guesser rotating addresses is stopped too. Only POSTs count.
-_per_address = limiter.shared_limit(lambda: limit_for("login"), scope="rl-login", methods=["POST"])
-_per_username = limiter.shared_limit(lambda: limit_for("login_user"), scope="rl-login-user",
-                                     key_func=_form_username, methods=["POST"])
-
-
-def _login_limit(view):
-    return _per_address(_per_username(view))
+from moderation.ratelimits import limit, remember_sign_in
 
 
 def safe_next(target: str | None) -> str | None:
@@ -65,7 +48,7 @@ def home_of(account) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@_login_limit
+@limit("login", methods=["POST"])  # the API's sign-in limits, in the same buckets
 def login():
     next_url = safe_next(request.values.get("next"))
     if request.method == "GET":
@@ -80,6 +63,7 @@ def login():
         message = "账号已被停用。" if exc.status == 403 else "用户名或密码不正确。"
         return render("login.html", exc.status, next_url=next_url, username=username,
                       error=message)
+    remember_sign_in(username)
     old = session.get("token")
     if old:  # signing in again (maybe as someone else): the previous session token dies
         tokens.revoke(old)

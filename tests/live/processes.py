@@ -30,7 +30,7 @@ class WebProcess:
     """``gunicorn -c gunicorn.conf.py wsgi:app`` on a free port, sharing ``redis_url``."""
 
     def __init__(self, redis_url: str, var_dir: Path, worker_class: str = "gthread",
-                 threads: int = 40) -> None:
+                 threads: int = 40, **env: str) -> None:
         var_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -42,7 +42,7 @@ class WebProcess:
                 cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
                 env=_env(redis_url, var_dir, HOST="127.0.0.1", PORT=str(self.port),
                          WEB_CONCURRENCY="1", WEB_THREADS=str(threads),
-                         WEB_WORKER_CLASS=worker_class))
+                         WEB_WORKER_CLASS=worker_class, **env))
 
     def wait_ready(self, timeout: float = 60) -> WebProcess:
         deadline = time.monotonic() + timeout
@@ -60,6 +60,71 @@ class WebProcess:
             self.process.send_signal(signal.SIGINT)  # gunicorn's quick shutdown
             try:
                 self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class NginxProcess:
+    """Debian's nginx in front of ``upstream`` (a ``host:port``), configured as the README's
+    ``location /`` (``X-Forwarded-For`` appended, ``X-Forwarded-Proto`` set)."""
+
+    CONFIG = """
+daemon off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream fanhub_api {{ server {upstream}; keepalive 8; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://fanhub_api;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+        }}
+    }}
+}}
+"""
+
+    def __init__(self, upstream: str, var_dir: Path) -> None:
+        var_dir.mkdir(parents=True, exist_ok=True)
+        var_dir.chmod(0o777)  # nginx's worker may run as nobody
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = var_dir / "nginx.conf"
+        config.write_text(self.CONFIG.format(dir=var_dir, upstream=upstream, port=self.port))
+        self.log = var_dir / "error.log"
+        self.process = subprocess.Popen(["nginx", "-p", str(var_dir), "-c", str(config)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+    def wait_ready(self, timeout: float = 20) -> NginxProcess:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                requests.get(self.url + "/healthz", timeout=10)
+                return self
+            except requests.RequestException:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    log = self.log.read_text() if self.log.exists() else ""
+                    raise RuntimeError(f"nginx did not start:\n{log[-3000:]}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGQUIT)
+            try:
+                self.process.wait(10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()

@@ -124,13 +124,13 @@ def test_login_is_limited_per_username_and_per_address(app, http, make_account, 
         return http.post(f"{http.base}/auth/token",
                          json={"username": actor.username, "password": password}).status_code
 
-    app.config.update(RATELIMIT_LOGIN="100/minute", RATELIMIT_LOGIN_USER="3/minute")
+    app.config.update(RATELIMIT_LOGIN="100/minute", RATELIMIT_LOGIN_USER_ADDRESS="3/minute")
     try:
-        assert [login(victim) for _ in range(4)] == [401, 401, 401, 429]
-        assert login(victim, "password123") == 429  # even the right password waits
+        assert [login(victim) for _ in range(4)] == [401, 401, 401, 429]  # failures only count
+        assert login(victim, "password123") == 429  # from this address, even the right one waits
         assert login(other, "password123") == 200
-        app.config.update(RATELIMIT_LOGIN="1/minute", RATELIMIT_LOGIN_USER="100/minute")
+        app.config.update(RATELIMIT_LOGIN="1/minute")
         assert [login(other, "password123") for _ in range(2)] == [200, 429]  # per address
     finally:
-        app.config.pop("RATELIMIT_LOGIN")
-        app.config.pop("RATELIMIT_LOGIN_USER")
+        for name in ("RATELIMIT_LOGIN", "RATELIMIT_LOGIN_USER_ADDRESS"):
+            app.config.pop(name)
