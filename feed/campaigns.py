@@ -17,6 +17,7 @@ from typing import Any
 from bson import ObjectId
 from mongoengine.queryset.visitor import Q
 
+from app import screening
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
@@ -45,6 +46,11 @@ def create(merchant: Account, data: dict[str, Any]) -> Campaign:
     tag = normalize_tag(data["tag"])
     if not tag:
         raise ApiError(400, "validation_error", "the campaign needs a tag", {"tag": ["empty tag"]})
+    title, description = data["title"].strip(), (data.get("description") or "").strip()
+    if screening.screen(merchant, "campaign", [title, description, tag]):
+        # a campaign cannot wait for review (fans join it while it runs): refuse it
+        raise ApiError(422, "content_blocked",
+                       "the campaign contains words that need a moderator's review")
     starts_at, ends_at = as_utc(data["starts_at"]), as_utc(data["ends_at"])
     if ends_at <= starts_at:
         raise ApiError(400, "validation_error", "the campaign must end after it starts",
@@ -52,8 +58,7 @@ def create(merchant: Account, data: dict[str, Any]) -> Campaign:
     if ends_at <= utcnow():
         raise ApiError(400, "validation_error", "the campaign would already be over",
                        {"ends_at": ["must be in the future"]})
-    campaign = Campaign(merchant=merchant.id, title=data["title"].strip(),
-                        description=(data.get("description") or "").strip(), tag=tag,
+    campaign = Campaign(merchant=merchant.id, title=title, description=description, tag=tag,
                         starts_at=starts_at, ends_at=ends_at)
     campaign.save()
     return campaign

@@ -12,14 +12,14 @@ from datetime import timedelta
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
 
-from app import signals
+from app import screening, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import newest_first
 from app.times import iso, utcnow
-from feed import cache, graph, hydrate, notifications, pagecache, screening
+from feed import cache, graph, hydrate, notifications, pagecache
 from feed.models import Comment, DailyViews, Like, Post
 from feed.posts import get_visible
 

@@ -18,12 +18,12 @@ import nh3
 from bson import ObjectId
 from flask import current_app
 
-from app import faults, signals
+from app import faults, screening, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.times import as_utc, utcnow
-from feed import audience, hydrate, pagecache, planning, screening
+from feed import audience, hydrate, pagecache, planning
 from feed.models import PLANNED, Audience, Campaign, Post, Product
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,9 @@
 """Moderation: term rules, spam rules, reports, the review queue, decisions, audit, limits.
 
 ``init_app`` plugs moderation into publishing: ``screen_content`` is registered as the
-feed's screen (block terms refuse, review terms and spam hold) and ``content_held`` queues
-what the feed holds. What other packages call is re-exported here (imported on first use)::
+one screen of every user text (``app.screening``: block terms refuse, review terms and spam
+hold) and ``content_held`` queues what is held. What other packages call is re-exported
+here (imported on first use)::
 
     from moderation import check_text, enqueue, limit, register_target
 """
@@ -24,11 +25,10 @@ _EXPORTS = {
 
 def init_app(app: Flask) -> None:
     """Register the feed screen and the receivers that keep the queue in step."""
-    from app import signals
-    from feed import screening
+    from app import screening, signals
     from moderation import service
 
-    screening.register(service.screen_content)
+    screening.register(service.screen_content, service.flagged)
     signals.content_held.connect(service.on_content_held, weak=False)
     signals.post_deleted.connect(service.on_target_deleted, weak=False)
     signals.account_deleted.connect(service.on_target_deleted, weak=False)

@@ -1,10 +1,11 @@
 """Moderation operations shared by the REST views, the feed, jobs and CLI commands.
 
-``screen_content`` is the feed's screen (``feed.screening``): 422 ``content_blocked`` for
-block terms, otherwise the reasons to store new content as ``pending_review``; the feed then
-sends ``content_held`` and ``on_content_held`` queues it. Reports, decisions, suspensions and
-verification are here too; every decision is written to the audit log, announced with
-``app.signals.moderation_decided`` and told to the author live (``moderation.decision``).
+``screen_content`` is the one screen of every user text (``app.screening``): 422
+``content_blocked`` for block terms, otherwise the reasons to store new content as
+``pending_review``; the owner then sends ``content_held`` and ``on_content_held`` queues
+it. Reports, decisions, suspensions and verification are here too; every decision is
+written to the audit log, announced with ``app.signals.moderation_decided`` and told to the
+author live (``moderation.decision``).
 """
 
 from __future__ import annotations
@@ -44,18 +45,25 @@ RESULT = {"approve": "approved", "reject": "rejected", "remove": "removed",
           "restore": "restored"}
 
 
-# -- screening new content (registered with feed.screening) -------------------------------
+# -- screening new content (registered with app.screening) --------------------------------
+
+# Texts that are not posts or comments: only the term lists apply (no repeat counting).
+_NOT_SPAM_CHECKED = ("profile", "campaign")
+
 
 def screen_content(account: Any, kind: str, texts: list[str], **context: Any) -> list[str]:
     """Reasons to hold new or edited content (``terms``, ``spam``); 422 on a block term.
 
-    ``kind`` is the post kind or ``"comment"``. Edits (``context["edit"]``, or a PATCH
-    request) are not counted as repeats: re-saving one's own text is not spam.
+    ``kind`` is the post kind, ``"comment"``, ``"profile"`` or ``"campaign"``. Edits
+    (``context["edit"]``, or a PATCH request) are not counted as repeats: re-saving one's
+    own text is not spam.
     """
     verdict = check_text(*texts)
     if verdict.blocked:
         raise ApiError(422, "content_blocked", "the text contains words that are not allowed")
     reasons = ["terms"] if verdict.needs_review else []
+    if kind in _NOT_SPAM_CHECKED or account is None:
+        return reasons
     edit = context.get("edit")
     if edit is None:
         edit = has_request_context() and request.method in ("PATCH", "PUT")
@@ -65,14 +73,23 @@ def screen_content(account: Any, kind: str, texts: list[str], **context: Any) ->
     return reasons
 
 
+def flagged(text: str) -> bool:
+    """A block or review term is in the text (tag suggestions leave it out)."""
+    return bool(check_text(text).matches)
+
+
+_TARGET_TYPES = {"Comment": "comment", "Account": "account"}
+
+
 def on_content_held(content: Any, reasons: list[str] | tuple = (), **_: Any) -> None:
-    """``content_held`` receiver: queue a post or comment the feed stored as pending_review."""
-    target_type = "comment" if type(content).__name__ == "Comment" else "post"
+    """``content_held`` receiver: queue a post or comment the feed stored as pending_review,
+    or an account whose profile holds a review term."""
+    target_type = _TARGET_TYPES.get(type(content).__name__, "post")
     terms: list[str] = []
     if "terms" in reasons:
         texts = get_target(target_type).texts(content)
         terms = check_text(*texts.values()).terms
-    author_id = getattr(content, "author", None)
+    author_id = content.id if target_type == "account" else getattr(content, "author", None)
     for reason in reasons:
         if reason in REASONS:
             enqueue(target_type, content.id, reason, terms, author_id=author_id)

@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app import screening
 from app.api import Blueprint
 from app.auth import auth_optional, current_account
 from app.errors import ApiError
@@ -123,7 +124,8 @@ def suggest(q: str, limit: int) -> dict[str, Any]:
     except SearchUnavailable:
         raise _unavailable() from None
     return {"accounts": _accounts_json([a["id"] for a in found.accounts], viewer),
-            "tags": found.tags}
+            # tags made before a term was listed are never offered
+            "tags": [tag for tag in found.tags if not screening.flagged(tag["tag"])]}
 
 
 # --- hydration ---------------------------------------------------------------------------

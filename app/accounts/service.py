@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bson import ObjectId, json_util
 from flask import current_app
 
-from app import jsonio, signals
+from app import jsonio, screening, signals
 from app.accounts import tokens
 from app.accounts.models import Account, Profile
 from app.errors import ApiError
@@ -165,6 +165,7 @@ def lookup(ref: str) -> Account:
 def register(data: dict[str, Any], password_hash: str | None = None) -> Account:
     """Create an account; 409 if the username is taken in any letter case."""
     key = username_key(data["username"])
+    held = screening.screen(None, "profile", [data["display_name"], data.get("bio", "")])
     if Account.objects(username_key=key).first() is not None:
         raise ApiError(409, "username_taken", "that username is taken",
                        {"username": ["already taken"]})
@@ -185,6 +186,8 @@ def register(data: dict[str, Any], password_hash: str | None = None) -> Account:
                            {"username": ["already taken"]}) from None
         raise
     signals.account_changed.send(account)  # merchants and influencers become searchable
+    if held:
+        signals.content_held.send(account, reasons=held)
     return account
 
 
@@ -206,6 +209,8 @@ def update(account: Account, changes: dict[str, Any]) -> Account:
     if "page_layout" in changes and account.kind == "fan":
         raise ApiError(400, "validation_error", "only merchants and influencers have pages",
                        {"page_layout": ["not allowed for fans"]})
+    texts = [changes[k] for k in ("display_name", "bio") if changes.get(k)]
+    held = screening.screen(account, "profile", texts) if texts else []
     account = _own(account)
     for key, value in changes.items():
         if key == "profile":
@@ -214,6 +219,8 @@ def update(account: Account, changes: dict[str, Any]) -> Account:
     account.save()
     invalidate(account.id)
     signals.account_changed.send(account)
+    if held:  # shown at once; a moderator looks at it (rejecting suspends the account)
+        signals.content_held.send(account, reasons=held)
     return account
 
 
