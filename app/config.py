@@ -96,6 +96,10 @@ class Config:
         self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 500 * 1024 * 1024)
         self.MEDIA_MAX_SECONDS = _int("MEDIA_MAX_SECONDS", 600)
+        # Idempotency-Key: how long an answer is kept for replay, and how long a request's
+        # claim stands if its process dies mid-request (uploads can take minutes).
+        self.IDEMPOTENCY_TTL_SECONDS = _int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
+        self.IDEMPOTENCY_LOCK_SECONDS = _int("IDEMPOTENCY_LOCK_SECONDS", 900)
 
         # Feeds.
         self.FANOUT_MAX_FOLLOWERS = _int("FANOUT_MAX_FOLLOWERS", 10_000)

@@ -7,6 +7,7 @@ from app.accounts.schemas import AccountPageSchema
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.errors import ApiError
+from app.idempotency import idempotent
 from app.pagination import PageArgs, newest_first
 from feed import (
     channels,
@@ -50,6 +51,7 @@ bp = Blueprint("feed", __name__, description="Follows, posts, interactions and f
 @bp.post("/accounts/<string:ref>/follow")
 @limit("follow")
 @auth_required()
+@idempotent
 @bp.response(200, FollowSchema)
 def follow(ref):
     return graph.follow(g.account, ref)
@@ -128,6 +130,7 @@ _block_routes("mute")
 @bp.post("/posts")
 @limit("post")
 @auth_required()
+@idempotent
 @bp.arguments(PostCreateSchema)
 @bp.response(201, PostSchema)
 def create_post(data):
@@ -210,6 +213,7 @@ def click_product(post_id, index):
 
 @bp.post("/posts/<string:post_id>/like")
 @auth_required()
+@idempotent
 @bp.response(200, LikeSchema)
 def like(post_id):
     return interactions.like(g.account, post_id)
@@ -233,6 +237,7 @@ def comments(args, post_id):
 @bp.post("/posts/<string:post_id>/comments")
 @limit("comment")
 @auth_required()
+@idempotent
 @bp.arguments(CommentCreateSchema)
 @bp.response(201, CommentSchema)
 def add_comment(data, post_id):

@@ -12,6 +12,7 @@ from app.accounts import service as accounts
 from app.accounts.schemas import AccountSchema
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
+from app.idempotency import idempotent
 from app.pagination import PageArgs, page_schema
 from feed import campaigns
 from feed.schemas import PostPageSchema
@@ -73,6 +74,7 @@ class CampaignStatsSchema(Schema):
 
 @bp.post("/campaigns")
 @auth_required()
+@idempotent
 @bp.arguments(CampaignCreateSchema)
 @bp.response(201, CampaignSchema)
 def create_campaign(data):

@@ -15,6 +15,7 @@ from marshmallow import Schema, fields
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.errors import ApiError
+from app.idempotency import idempotent
 from media import service
 from media.intake import IntakeError, receive_multipart
 from media.tus import (
@@ -89,6 +90,7 @@ def _body_limits():
 @bp.post("/media")
 @limit("upload")
 @auth_required()
+@idempotent
 @bp.arguments(UploadRefSchema, required=False)
 @bp.response(202, MediaSchema)
 @bp.doc(**_MULTIPART_DOC)
@@ -187,6 +189,7 @@ def tus_options():
 @bp.route("/uploads", methods=["POST"])
 @limit("upload")
 @auth_required()
+@idempotent
 @bp.doc(responses={201: {"description": "created; `Location` names the upload"}})
 def tus_create():
     """Create a resumable upload (tus creation; body optional: creation-with-upload)."""

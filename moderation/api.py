@@ -10,6 +10,7 @@ from flask import g
 
 from app.api import Blueprint
 from app.auth import auth_required
+from app.idempotency import idempotent
 from app.pagination import decode_cursor, page
 from moderation import service, terms
 from moderation.ratelimits import limit
@@ -135,6 +136,7 @@ def _report(target_type: str, target_id: str, data: dict) -> dict:
 @bp.post("/posts/<string:post_id>/reports")
 @limit("report")
 @auth_required()
+@idempotent
 @bp.arguments(ReportCreateSchema)
 @bp.response(201, ReportSchema)
 def report_post(data, post_id):
@@ -144,6 +146,7 @@ def report_post(data, post_id):
 @bp.post("/comments/<string:comment_id>/reports")
 @limit("report")
 @auth_required()
+@idempotent
 @bp.arguments(ReportCreateSchema)
 @bp.response(201, ReportSchema)
 def report_comment(data, comment_id):
@@ -153,6 +156,7 @@ def report_comment(data, comment_id):
 @bp.post("/accounts/<string:account_id>/reports")
 @limit("report")
 @auth_required()
+@idempotent
 @bp.arguments(ReportCreateSchema)
 @bp.response(201, ReportSchema)
 def report_account(data, account_id):
