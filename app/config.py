@@ -100,6 +100,10 @@ class Config:
         # claim stands if its process dies mid-request (uploads can take minutes).
         self.IDEMPOTENCY_TTL_SECONDS = _int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
         self.IDEMPOTENCY_LOCK_SECONDS = _int("IDEMPOTENCY_LOCK_SECONDS", 900)
+        # CPU seconds after which a headline body's Markdown render stops (422
+        # body_too_complex): a backstop for the linear parser (feed/bodies.py), which needs
+        # ~1 s for 100 KB of the worst known input.
+        self.MARKDOWN_RENDER_SECONDS = float(_env("MARKDOWN_RENDER_SECONDS", "2"))
 
         # Feeds.
         self.FANOUT_MAX_FOLLOWERS = _int("FANOUT_MAX_FOLLOWERS", 10_000)

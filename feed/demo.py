@@ -18,7 +18,7 @@ from app.accounts.models import Account, Profile
 from app.accounts.service import hash_password, username_key
 from app.times import utcnow
 from feed.models import Audience, Follow, Post, Product
-from feed.posts import render_markdown
+from feed.bodies import render_markdown
 
 DEMO_PASSWORD = "demo password"
 CHUNK = 100

@@ -13,8 +13,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-import markdown
-import nh3
 from bson import ObjectId
 from flask import current_app
 
@@ -24,26 +22,10 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from app.times import as_utc, utcnow
 from feed import audience, hydrate, pagecache, planning
+from feed.bodies import render_markdown
 from feed.models import PLANNED, Audience, Campaign, Post, Product
 
 log = logging.getLogger(__name__)
-
-HEADLINE_TAGS = {"p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i",
-                 "u", "s", "del", "blockquote", "code", "pre", "ul", "ol", "li", "a", "img",
-                 "table", "thead", "tbody", "tr", "th", "td", "sup", "sub", "figure", "figcaption"}
-
-
-def render_markdown(body: str) -> str:
-    """Markdown to HTML, then sanitized: no scripts, event handlers or javascript: links."""
-    html = markdown.markdown(body, extensions=["extra", "sane_lists"], output_format="html")
-    return nh3.clean(
-        html,
-        tags=HEADLINE_TAGS,
-        attributes={"a": {"href", "title"}, "img": {"src", "alt", "title"},
-                    "th": {"align"}, "td": {"align"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow ugc",
-    )
 
 
 def normalize_tags(tags: list[str]) -> list[str]:
