@@ -17,8 +17,8 @@ from tqdm import tqdm
 from app.accounts.models import Account, Profile
 from app.accounts.service import hash_password, username_key
 from app.times import utcnow
-from feed.models import Audience, Follow, Post, Product
 from feed.bodies import render_markdown
+from feed.models import Audience, Follow, Post, Product
 
 DEMO_PASSWORD = "demo password"
 CHUNK = 100
