@@ -9,21 +9,27 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 
 from celery import Celery, Task
 from celery.beat import EmbeddedService
 from flask import Flask
 
+from app.joblock import JobLock
+
 log = logging.getLogger(__name__)
 
 TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks", "moderation.tasks"]
 QUEUES = ["celery", "fanout", "media", "search"]
+PERIODIC_LOCK_SECONDS = 30  # a killed worker's periodic job is free to run again this soon
 
 
 def init_celery(app: Flask) -> Celery:
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):
             with app.app_context():
+                if self.name in periodic_tasks(self.app):
+                    return run_alone(self, app, args, kwargs)
                 return self.run(*args, **kwargs)
 
     url = app.config["REDIS_URL"]
@@ -50,6 +56,34 @@ def init_celery(app: Flask) -> Celery:
     celery.set_default()
     app.extensions["celery"] = celery
     return celery
+
+
+def periodic_tasks(celery: Celery) -> set[str]:
+    """The names of the tasks beat runs (the packages' ``beat_schedule`` entries)."""
+    return {entry["task"] for entry in celery.conf.beat_schedule.values()}
+
+
+def run_alone(task: Task, app: Flask, args: tuple, kwargs: dict) -> object:
+    """Run a periodic job unless another run of it holds its lock (two beats, a beat that
+    catches up while the last run is still going, a manual run): that one is skipped.
+
+    The lock (``app.joblock``) is renewed while the job runs and lapses within
+    ``PERIODIC_LOCK_SECONDS`` of a killed worker's death, so a crash never blocks the job.
+    """
+    redis = app.extensions.get("redis")
+    if redis is None:
+        return task.run(*args, **kwargs)
+    lock = JobLock(redis, f"periodic:{task.name}", PERIODIC_LOCK_SECONDS)
+    if not lock.acquire():
+        log.info("periodic job %s skipped: another run holds its lock", task.name)
+        return None
+    log.info("periodic job %s started", task.name)
+    started = time.monotonic()
+    try:
+        return task.run(*args, **kwargs)
+    finally:
+        lock.release()
+        log.info("periodic job %s finished in %.3f s", task.name, time.monotonic() - started)
 
 
 class EmbeddedWorker:

@@ -74,8 +74,11 @@ class Config:
         # Media pipeline knobs; unset means the media package's defaults (media/transcode.py).
         for name in ("MEDIA_TRANSCODE_TIMEOUT", "MEDIA_FFMPEG_THREADS", "MEDIA_FFMPEG_NICE",
                      "MEDIA_X264_PRESET", "MEDIA_WORK_DIR", "MEDIA_UPLOAD_TTL_SECONDS",
-                     "S3_URL_TTL", "MEDIA_URL_PATH"):
+                     "S3_URL_TTL", "MEDIA_URL_PATH", "MEDIA_JOB_LOCK_SECONDS"):
             setattr(self, name, _env(name))
+        # The lost-job sweep runs this often: a transcode whose worker died is queued again
+        # within MEDIA_JOB_LOCK_SECONDS (60) plus this (media/service.py: requeue_stuck).
+        self.MEDIA_REQUEUE_SECONDS = _int("MEDIA_REQUEUE_SECONDS", 30)
         self.FFMPEG_BINARY = _env("FFMPEG_BINARY", "ffmpeg")
         self.FFPROBE_BINARY = _env("FFPROBE_BINARY", "ffprobe")
 

@@ -48,4 +48,5 @@ def init_app(app: Flask) -> None:
         celery.conf.beat_schedule["media-expire-uploads"] = {
             "task": "media.tasks.expire_uploads", "schedule": 600.0}
         celery.conf.beat_schedule["media-requeue-stuck"] = {
-            "task": "media.tasks.requeue_stuck", "schedule": 600.0}
+            "task": "media.tasks.requeue_stuck",
+            "schedule": float(app.config["MEDIA_REQUEUE_SECONDS"])}

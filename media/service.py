@@ -20,8 +20,8 @@ from flask import current_app
 
 from app import signals
 from app.errors import ApiError
-from app.times import iso, utcnow
-from media.joblock import JobLock
+from app.joblock import JobLock
+from app.times import as_utc, iso, utcnow
 from media.models import Media, Rendition
 from media.probe import Limits, MediaRejected, probe
 from media.storage import ObjectNotFound, StorageError, TransientStorageError, storage_from_config
@@ -341,7 +341,7 @@ def job_lock_seconds() -> int:
 
 
 def _lock(media_id: str) -> JobLock | bool | None:
-    """The job's lock (see ``media.joblock``): None without Redis, False when held."""
+    """The job's lock (see ``app.joblock``): None without Redis, False when held."""
     redis = current_app.extensions.get("redis")
     if redis is None:
         return None
@@ -391,16 +391,21 @@ def process(media_id: str, progress: Callable[[float], None] | None = None) -> s
                 fail(media, exc.code, exc.message)
                 return "failed"
             _store_outputs(media, Path(tmp) / "out", result)
+        return _mark_ready(media_id, result)  # under the lock: no re-run starts in between
     finally:
         _unlock(lock)
-    media = get(media_id)
-    if media is None or media.status != "processing":
+
+
+def _mark_ready(media_id: str, result: Any) -> str:
+    """processing -> ready in one conditional write, so it happens (and is told) once."""
+    now = utcnow()
+    if not Media.objects(id=media_id, status="processing").update_one(
+            set__duration=result.duration, set__width=result.width, set__height=result.height,
+            set__fps=result.fps, set__has_audio=result.has_audio, set__status="ready",
+            set__progress=100, set__error=None, set__ready_at=now, set__updated_at=now):
+        media = get(media_id)
         return media.status if media else "missing"
-    media.duration, media.width, media.height = result.duration, result.width, result.height
-    media.fps, media.has_audio = result.fps, result.has_audio
-    media.status, media.progress, media.error = "ready", 100, None
-    media.ready_at = media.updated_at = utcnow()
-    media.save()
+    media = get(media_id)
     _send(signals.media_ready, media)
     _emit("media.ready", media, {"media": media_json(media)})
     return "ready"
@@ -459,23 +464,47 @@ def expire_uploads() -> int:
 
 
 def requeue_stuck() -> int:
-    """Queue again videos whose job was lost (broker down at intake, worker gone for good);
-    after three attempts the media fails instead."""
+    """Queue again videos whose job was lost; after three attempts the media fails instead.
+
+    - a job that started (``attempts``) and died with its worker (SIGKILL, OOM, a lost
+      machine): its lock (``media:job:{id}``, renewed while it runs) is gone and the media
+      has not moved for ``MEDIA_JOB_LOCK_SECONDS``. The broker would redeliver it only after
+      its visibility timeout (hours); this sweep (every ``MEDIA_REQUEUE_SECONDS``) does it
+      within a minute or two;
+    - a job that never started (the broker was down at intake): after the transcode timeout
+      and a quarter of an hour, so a long queue is not flooded with copies.
+
+    A job waiting for its retry (``media:retry:{id}``) is left to it.
+    """
     from datetime import timedelta
 
     redis = current_app.extensions.get("redis")
-    cutoff = utcnow() - timedelta(seconds=transcode_options().timeout + 900)
+    now = utcnow()
+    died = now - timedelta(seconds=job_lock_seconds())
+    never_started = now - timedelta(seconds=transcode_options().timeout + 900)
     count = 0
-    for media in Media.objects(status="processing", type="video", updated_at__lt=cutoff):
-        if redis is not None and redis.exists(f"media:job:{media.id}"):
+    for media in Media.objects(status="processing", type="video", updated_at__lt=died):
+        if media.attempts == 0 and as_utc(media.updated_at) >= never_started:
+            continue
+        if redis is not None and (redis.exists(f"media:job:{media.id}")
+                                  or redis.exists(retry_key(media.id))):
             continue
         if media.attempts >= 3:
             fail(media, "transcode_failed", "processing did not finish after 3 attempts")
             continue
-        Media.objects(id=media.id).update_one(set__updated_at=utcnow())
+        if not Media.objects(id=media.id, status="processing",
+                             updated_at=media.updated_at).update_one(set__updated_at=utcnow()):
+            continue  # moved meanwhile, or another sweep took it
+        log.warning("media %s: its job was lost (attempt %d); queued again", media.id,
+                    media.attempts)
         enqueue(media)
         count += 1
     return count
+
+
+def retry_key(media_id: object) -> str:
+    """Set while a job waits for its retry (its countdown), so the sweep leaves it alone."""
+    return f"media:retry:{media_id}"
 
 
 def delete_account_media(account_id: Any) -> int:

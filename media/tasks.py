@@ -5,7 +5,7 @@ visibility timeout is above the job's hard limit) and is idempotent. It retries 
 storage fails in a way that may pass; a bad file ends as a failed media, never a retry.
 Celery's own time limits do not work in the embedded thread pool, so the hard limit is
 enforced on the ffmpeg child (``MEDIA_TRANSCODE_TIMEOUT``). A delivery that finds the job's
-lock held (``media.joblock``: short-lived, renewed while the job runs) looks again later.
+lock held (``app.joblock``: short-lived, renewed while the job runs) looks again later.
 """
 
 from __future__ import annotations
@@ -44,11 +44,27 @@ def process_media(self, media_id: str) -> str:
             code = "storage_unavailable" if isinstance(exc, TransientStorageError) else "transcode_failed"
             service.give_up(media_id, code, f"kept failing: {exc}")
             return "failed"
-        raise self.retry(exc=exc, countdown=min(300, 10 * 2 ** self.request.retries)) from exc
+        countdown = min(300, 10 * 2 ** self.request.retries)
+        _waiting_for_retry(media_id, countdown + service.job_lock_seconds())
+        raise self.retry(exc=exc, countdown=countdown) from exc
     except Exception as exc:  # a bug must not leave the media processing forever
         log.exception("processing media %s failed", media_id)
         service.give_up(media_id, "transcode_failed", f"processing failed: {type(exc).__name__}")
         return "failed"
+
+
+def _waiting_for_retry(media_id: str, seconds: int) -> None:
+    """Tell the lost-job sweep that this media's job is coming back by itself."""
+    from flask import current_app
+
+    from media.service import retry_key
+
+    redis = current_app.extensions.get("redis")
+    if redis is not None:
+        try:
+            redis.set(retry_key(media_id), 1, ex=seconds)
+        except Exception:  # Redis away: the sweep may queue it once more, which is harmless
+            log.warning("could not mark media %s as waiting for its retry", media_id)
 
 
 @shared_task(name="media.tasks.expire_uploads", queue="media", ignore_result=True)

@@ -143,6 +143,29 @@ def test_stuck_media_is_requeued_or_failed(app, make_account):
         assert service.get(str(fresh.id)).status == "processing"
 
 
+def test_a_job_whose_worker_died_is_requeued_within_a_minute_not_hours(app, make_account, clip,
+                                                                      tmp_path):
+    """What a worker SIGKILLed mid-transcode leaves: the media processing after one attempt,
+    untouched since, its lock lapsed; the broker would redeliver the job only after its
+    visibility timeout. The sweep queues it to the real worker, which makes it ready once."""
+    owner = make_account("fan")
+    died, waiting, queued = (_stored_media(app, owner.id, clip("small"), tmp_path)
+                             for _ in range(3))
+    redis = app.extensions["redis"]
+    with app.app_context():
+        a_while_ago = utcnow() - timedelta(seconds=service.job_lock_seconds() + 5)
+        Media.objects(id__in=[died, waiting]).update(set__attempts=1, set__updated_at=a_while_ago)
+        Media.objects(id=queued).update_one(set__updated_at=a_while_ago)  # still in the queue
+        redis.set(service.retry_key(waiting), 1, ex=60)  # its retry is coming by itself
+        assert service.requeue_stuck() == 1
+        assert service.requeue_stuck() == 0  # taken: not queued twice
+    with app.app_context():
+        media = wait_for(lambda: (m := service.get(died)).status != "processing" and m,
+                         timeout=60)
+        assert media.status == "ready" and media.attempts == 2
+        assert service.get(waiting).status == service.get(queued).status == "processing"
+
+
 def test_feed_helpers(app, make_account, clip, tmp_path):
     owner, other = make_account("fan"), make_account("fan")
     media_id = _stored_media(app, owner.id, clip("small"), tmp_path)
@@ -167,7 +190,7 @@ def test_feed_helpers(app, make_account, clip, tmp_path):
 
 
 def test_job_lock_is_renewed_while_held_and_expires_soon_after_its_holder_dies(app):
-    from media.joblock import JobLock
+    from app.joblock import JobLock
 
     redis = app.extensions["redis"]
     key = f"media:job:test-{ObjectId()}"

@@ -1,5 +1,5 @@
-"""A short-lived Redis lock, renewed while its holder is alive, so two deliveries of one media
-job never transcode at the same time.
+"""A short-lived Redis lock, renewed while its holder is alive, so two deliveries of one job
+never run at the same time (a media job's transcode; each periodic job, see ``celery_app``).
 
 The lock lives ``seconds`` (default 60) and a daemon thread renews it every third of that
 while the job runs: a job that runs for 30 minutes keeps it, but a worker killed outright
