@@ -11,7 +11,14 @@ Elasticsearch's documented rebuild of ``cjk`` (standard tokenizer, ``cjk_width``
 - a run of adjacent CJK characters (Han, kana, Hangul) becomes overlapping bigrams
   (``雅诗兰黛`` -> ``雅诗 诗兰 兰黛``); a CJK character standing alone stays a unigram;
 - Latin, digits and other letters form words (``iphone15``, ``3.5``, ``l'oreal``);
-- punctuation, symbols and emoji separate tokens and are dropped; English stop words too.
+- punctuation, symbols and emoji separate tokens and are dropped; English stop words too;
+- Traditional Chinese is read as Simplified, character for character (``龍井`` -> ``龙井``), so
+  either finds the other: OpenCC's ``t2s`` conversion of each character, one table shared with
+  Elasticsearch's ``t2s`` mapping char filter (same length, so highlights stay in place);
+- English words are stemmed with Snowball's English (Porter2) stemmer, Elasticsearch's
+  ``porter2`` filter: ``teas`` and ``tea``, ``brewing`` and ``brew`` are one token.
+
+``#tag`` in a query is not text: it asks for posts with that tag (``ParsedQuery.tags``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
+
+import opencc
+import Stemmer
 
 from app.errors import ApiError
 
@@ -54,9 +64,42 @@ STOP_WORDS = frozenset((
 ))
 
 
+# Where Traditional characters live: CJK Extension A, the URO, compatibility ideographs.
+_T2S_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
+
+
+@cache
+def t2s_table() -> dict[int, str]:
+    """Traditional to Simplified, one character for one (OpenCC ``t2s`` of each character
+    alone; phrase rules would change lengths, and Elasticsearch's mapping char filter takes
+    the same table: ``elastic.index_settings``). About 4,200 entries, built once (0.1 s)."""
+    converter = opencc.OpenCC("t2s")
+    table = {}
+    for low, high in _T2S_RANGES:
+        for code in range(low, high):
+            simplified = converter.convert(chr(code))
+            if len(simplified) == 1 and simplified != chr(code):
+                table[code] = simplified
+    return table
+
+
+def to_simplified(text: str) -> str:
+    """``text`` with Traditional characters read as Simplified (same length)."""
+    return text.translate(t2s_table())
+
+
+_stemmer = Stemmer.Stemmer("english")
+_stem_word = lru_cache(maxsize=65536)(_stemmer.stemWord)
+
+
+def stem(word: str) -> str:
+    """A (lowercased) word's English stem: ``teas`` -> ``tea``, ``brewing`` -> ``brew``."""
+    return _stem_word(word) if word.isascii() else word
+
+
 def normalize(text: str) -> str:
-    """Width-fold and lowercase: the form every token and tag is compared in."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """Width-fold, lowercase and Simplified: the form every token and tag is compared in."""
+    return to_simplified(unicodedata.normalize("NFKC", text).lower())
 
 
 def tokens(text: str | None) -> list[str]:
@@ -75,7 +118,7 @@ def tokens(text: str | None) -> list[str]:
         word = match.group("word")
         if word in STOP_WORDS or not _ALNUM_RE.search(word):
             continue
-        out.append(word[:MAX_TOKEN_CHARS])
+        out.append(stem(word[:MAX_TOKEN_CHARS]))
     return out
 
 
@@ -134,10 +177,12 @@ def prefix_tokens(*names: str | None) -> list[str]:
 
 @dataclass(frozen=True)
 class ParsedQuery:
-    """A validated query: the text as typed and its analyzed tokens."""
+    """A validated query: the text as typed (without its ``#tags``), its analyzed tokens,
+    and the tags it asks for (normalized; a post must carry all of them)."""
 
     text: str
     tokens: tuple[str, ...]
+    tags: tuple[str, ...] = ()
 
     @property
     def minimum_should_match(self) -> int:
@@ -163,17 +208,33 @@ def minimum_should_match(count: int) -> int:
     return max(1, (count * 75) // 100)
 
 
+# A hashtag: "#" then everything up to a space or the next "#" (full-width "＃" too).
+_HASHTAG_RE = re.compile(r"[#\uff03]([^\s#\uff03]+)")
+MAX_QUERY_TAGS = 5
+
+
 def parse_query(q: str | None) -> ParsedQuery:
-    """Validate and analyze a search query; empty or absurdly long queries are a 400."""
+    """Validate and analyze a search query; empty or absurdly long queries are a 400.
+
+    ``#tag`` words become tag filters and leave the text: ``连衣裙 #穿搭`` searches posts
+    tagged 穿搭 for 连衣裙; ``#穿搭`` alone lists the posts tagged 穿搭.
+    """
     text = (q or "").strip()
     if len(text) > MAX_QUERY_CHARS:
         raise ApiError(400, "invalid_query", f"q is longer than {MAX_QUERY_CHARS} characters",
                        {"q": [f"at most {MAX_QUERY_CHARS} characters"]})
+    tags = tuple(dict.fromkeys(t for t in map(normalize_tag, _HASHTAG_RE.findall(text))
+                               if _ALNUM_RE.search(t)))
+    if len(tags) > MAX_QUERY_TAGS:
+        raise ApiError(400, "invalid_query", f"q has more than {MAX_QUERY_TAGS} #tags",
+                       {"q": [f"at most {MAX_QUERY_TAGS} #tags"]})
+    if tags:
+        text = " ".join(_HASHTAG_RE.sub(" ", text).split())
     found = _query_tokens(text)
-    if not found:
+    if not found and not tags:
         raise ApiError(400, "invalid_query", "q has nothing to search for",
                        {"q": ["needs at least one letter, digit or CJK character"]})
-    return ParsedQuery(text, found)
+    return ParsedQuery(text, found, tags)
 
 
 @lru_cache(maxsize=4096)

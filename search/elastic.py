@@ -71,40 +71,50 @@ def index_settings(analyzer: str = "cjk") -> dict[str, Any]:
         raise ValueError(f"SEARCH_ANALYZER must be one of {ANALYZERS}, not {analyzer!r}")
     analyzers: dict[str, Any] = {
         # Prefixes of the whole name, and of each word of it (edge n-grams), for suggestions.
-        "suggest_whole": {"type": "custom", "tokenizer": "keyword", "char_filter": ["at_space"],
+        "suggest_whole": {"type": "custom", "tokenizer": "keyword",
+                          "char_filter": ["at_space", "t2s"],
                           "filter": ["cjk_width", "lowercase", "trim", "one_space", "prefixes"]},
-        "suggest_words": {"type": "custom", "tokenizer": "name_words",
+        "suggest_words": {"type": "custom", "tokenizer": "name_words", "char_filter": ["t2s"],
                           "filter": ["cjk_width", "lowercase", "prefixes"]},
-        "suggest_query": {"type": "custom", "tokenizer": "keyword", "char_filter": ["at_space"],
+        "suggest_query": {"type": "custom", "tokenizer": "keyword",
+                          "char_filter": ["at_space", "t2s"],
                           "filter": ["cjk_width", "lowercase", "trim", "one_space"]},
     }
     # Usernames read "_" and "." as spaces (``zara_official`` is found by ``zara``).
     analyzers["username_text"] = {
-        "type": "custom", "tokenizer": "standard", "char_filter": ["username_split"],
-        "filter": ["cjk_width", "lowercase", "cjk_bigram", "english_stop", "no_emoji"]}
+        "type": "custom", "tokenizer": "standard", "char_filter": ["username_split", "t2s"],
+        "filter": ["cjk_width", "lowercase", "cjk_bigram", "english_stop", "no_emoji",
+                   "english_stem"]}
     if analyzer == "cjk":
         # The built-in ``cjk`` analyzer rebuilt as Elasticsearch documents it, plus one filter
         # that drops emoji tokens (the standard tokenizer emits them; we ignore emoji).
-        cjk = {"type": "custom", "tokenizer": "standard",
-               "filter": ["cjk_width", "lowercase", "cjk_bigram", "english_stop", "no_emoji"]}
+        # Traditional read as Simplified (``t2s``) and English stems, as search.analysis does.
+        cjk = {"type": "custom", "tokenizer": "standard", "char_filter": ["t2s"],
+               "filter": ["cjk_width", "lowercase", "cjk_bigram", "english_stop", "no_emoji",
+                          "english_stem"]}
         analyzers["text_index"] = cjk
         analyzers["text_search"] = cjk
     else:
         analyzers["text_index"] = {"type": "custom", "tokenizer": "ik_max_word",
-                                   "filter": ["cjk_width", "lowercase"]}
+                                   "char_filter": ["t2s"],
+                                   "filter": ["cjk_width", "lowercase", "english_stem"]}
         analyzers["text_search"] = {"type": "custom", "tokenizer": analyzer,
-                                    "filter": ["cjk_width", "lowercase"]}
+                                    "char_filter": ["t2s"],
+                                    "filter": ["cjk_width", "lowercase", "english_stem"]}
     return {
         "analysis": {
             "char_filter": {
                 "at_space": {"type": "mapping", "mappings": ["@ => \\u0020"]},
                 "username_split": {"type": "pattern_replace", "pattern": "[_.]",
                                    "replacement": " "},
+                "t2s": t2s_char_filter(),
             },
             "tokenizer": {"name_words": {"type": "pattern", "pattern": "[\\W_]+",
                                          "flags": "UNICODE_CHARACTER_CLASS"}},
             "filter": {
                 "english_stop": {"type": "stop", "stopwords": "_english_"},
+                # Lucene's Snowball English, the stemmer search.analysis runs (PyStemmer)
+                "english_stem": {"type": "stemmer", "language": "porter2"},
                 "no_emoji": {"type": "keep_types", "types": ["<EMOJI>"], "mode": "exclude"},
                 "prefixes": {"type": "edge_ngram", "min_gram": 1,
                              "max_gram": analysis.MAX_PREFIX_CHARS},
@@ -113,6 +123,14 @@ def index_settings(analyzer: str = "cjk") -> dict[str, Any]:
             "analyzer": analyzers,
         },
     }
+
+
+def t2s_char_filter() -> dict[str, Any]:
+    """Traditional to Simplified before tokenizing: the analyzer's one-for-one table as a
+    ``mapping`` char filter (Elasticsearch has no OpenCC), so both engines read alike."""
+    return {"type": "mapping",
+            "mappings": [f"{chr(code)} => {simplified}"
+                         for code, simplified in sorted(analysis.t2s_table().items())]}
 
 
 def index_mappings() -> dict[str, Any]:
@@ -228,7 +246,8 @@ def search_body(request: SearchRequest, origin: datetime,
                 search_after: list[Any] | None = None) -> dict[str, Any]:
     """The ``_search`` body: the same text query, filters and bonuses as the embedded engine."""
     types = TYPES[request.type]
-    posts_only = bool(request.author or request.tag or request.since or request.until)
+    posts_only = bool(request.author or request.tag or request.since or request.until
+                      or request.query.tags)
     filters: list[dict[str, Any]] = []
     if types is not None:
         filters.append({"terms": {"type": list(types)}})
@@ -238,6 +257,7 @@ def search_body(request: SearchRequest, origin: datetime,
         filters.append({"terms": {"author": author_values(request.author)}})
     if request.tag:
         filters.append({"term": {"tags": analysis.normalize_tag(request.tag)}})
+    filters += [{"term": {"tags": tag}} for tag in request.query.tags]  # "#tag" in q
     if request.since or request.until:
         bounds: dict[str, str] = {}
         if request.since:
@@ -258,13 +278,13 @@ def search_body(request: SearchRequest, origin: datetime,
         for at_least, bonus in POPULARITY_STEPS:
             should.append({"constant_score": {
                 "filter": {"range": {"followers_count": {"gte": at_least}}}, "boost": bonus}})
-    text_query = {"multi_match": {
+    text_query: dict[str, Any] = {"multi_match": {
         "query": request.query.text,
         "type": "cross_fields",
         "fields": [f"{field}^{boost:g}" for field, boost in FIELD_BOOSTS.items()],
         "operator": "or",
         "minimum_should_match": analysis.MINIMUM_SHOULD_MATCH,
-    }}
+    }} if request.query.tokens else {"match_all": {}}  # only "#tags": every post with them
     highlight_fields: dict[str, Any] = {f: {"number_of_fragments": 0} for f in _WHOLE_FIELDS}
     highlight_fields.update({f: {"fragment_size": 120, "number_of_fragments": 1,
                                  "no_match_size": 0} for f in _FRAGMENT_FIELDS})

@@ -433,7 +433,8 @@ class EmbeddedEngine(SearchEngine):
     def build_query(self, request: SearchRequest) -> Query:
         """Text query and filters (filters score nothing); bonuses are added by :meth:`search`."""
         types = TYPES[request.type]
-        posts_only = bool(request.author or request.tag or request.since or request.until)
+        posts_only = bool(request.author or request.tag or request.since or request.until
+                          or request.query.tags)
         if types == ("account",):
             fields = _ACCOUNT_FIELDS
         elif types is not None or posts_only:
@@ -449,13 +450,16 @@ class EmbeddedEngine(SearchEngine):
             filters.append(self._terms("author", author_terms(request.author)))
         if request.tag:
             filters.append(self._term("tag", analysis.normalize_tag(request.tag)))
+        filters += [self._term("tag", tag) for tag in request.query.tags]  # "#tag" in q
         if request.since or request.until:
             filters.append(Query.range_query(
                 self.schema, "created", FieldType.Integer,
                 lower_bound=_ts(request.since) if request.since else -(2**62),
                 upper_bound=_ts(request.until) if request.until else 2**62,
                 include_lower=True, include_upper=False))
-        clauses = [(Occur.Must, self.text_query(request.query, fields))]
+        text = (self.text_query(request.query, fields) if request.query.tokens
+                else Query.all_query())  # only "#tags": every post with them
+        clauses = [(Occur.Must, text)]
         clauses += [(Occur.Must, Query.const_score_query(f, 0.0)) for f in filters]
         clauses.append((Occur.MustNot, self.hidden_filter(request.viewer)))
         return Query.boolean_query(clauses)

@@ -14,7 +14,12 @@ The embedded index stores the fold of a field only where it differs from ``lower
   CJK character and never makes one, so positions and boundaries are the same;
 - ASCII words are found with a small per-token pattern of case pairs (``[Zz][Aa][Rr][Aa]``;
   ``k`` also matches the Kelvin sign, the one non-ASCII character that lowercases to ASCII):
-  lowercasing a long Chinese text costs several times more than searching it;
+  lowercasing a long Chinese text costs several times more than searching it. Query words
+  are stems, so the pattern is the stem less its last letter (Porter2 turns ``lily`` into
+  ``lili``, ``caring`` into ``care``) running on to the end of the word, and a word counts
+  when it is the token or has it as its stem (``tea`` marks ``Teas``);
+- Traditional characters are folded to Simplified (the analyzer's table), character for
+  character, so ``龍井`` is marked for the query ``龙井``;
 - other words (``l'oréal``) are found in the lowercased text, made only for them.
 
 The output is HTML: the text is escaped, only ``<em>`` and ``</em>`` are ours.
@@ -26,7 +31,7 @@ import re
 from functools import lru_cache
 from html import escape
 
-from search.analysis import _CJK_CHAR, _WORD_CHAR, is_cjk_token
+from search.analysis import _CJK_CHAR, _WORD_CHAR, is_cjk_token, stem, to_simplified
 
 #: Characters around the first match in a body fragment.
 FRAGMENT_CHARS = 120
@@ -68,15 +73,23 @@ def _half(match: re.Match[str]) -> str:
 
 @lru_cache(maxsize=4096)
 def _case_pattern(token: str) -> re.Pattern[str]:
-    """Where an ASCII token occurs in unfolded text: each letter in either case."""
+    """Where a word that may have this stem starts, in unfolded text: each letter of the
+    stem (less its last, which stemming may have changed) in either case, then the rest of
+    the word."""
     parts = []
-    for char in token:
+    for char in (token[:-1] if len(token) >= 4 else token):
         if char.isalpha():
             extra = _KELVIN if char == "k" else ""
             parts.append(f"[{char}{char.upper()}{extra}]")
         else:
             parts.append(re.escape(char))
-    return re.compile("".join(parts))
+    return re.compile("".join(parts) + f"{_WORD_CHAR}*")
+
+
+def _is_form(word: str, token: str) -> bool:
+    """A word found by a stem's case pattern is that token, or a form with that stem."""
+    word = word.lower()
+    return word == token or stem(word) == token
 
 
 class Terms:
@@ -86,6 +99,8 @@ class Terms:
     """
 
     __slots__ = ("cased", "checks", "folded", "lowered", "plain")
+
+    #: cased: (bound ``search`` of the case pattern, token length, token) for ASCII words
 
     def __init__(self, tokens: tuple[str, ...]) -> None:
         checks: list[_Check] = []
@@ -97,12 +112,13 @@ class Terms:
             else:
                 checks.append((token, None))
         self.checks = tuple(checks)
-        #: every token, for text already folded
-        self.folded = tuple((t, len(t), e) for t, e in checks)
+        #: for text already folded: every token but ASCII words (case patterns find those)
+        self.folded = tuple((t, len(t), e) for t, e in checks
+                            if e is not _WORD_EDGE or not t.isascii())
         #: for unfolded text: CJK tokens (found as they are), ASCII words (case patterns),
         #: other words (found in the lowercased text)
         self.plain = tuple((t, len(t), e) for t, e in checks if e is not _WORD_EDGE)
-        self.cased = tuple((_case_pattern(t).search, len(t), e) for t, e in checks
+        self.cased = tuple((_case_pattern(t).search, len(t), t) for t, e in checks
                            if e is _WORD_EDGE and t.isascii())
         self.lowered = tuple((t, len(t), e) for t, e in checks
                              if e is _WORD_EDGE and not t.isascii())
@@ -123,7 +139,7 @@ def fold(text: str) -> str:
     folded = text.lower()
     if len(folded) != len(text):  # a few characters lowercase to two ("İ")
         folded = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
-    return _FULL_WIDTH_RE.sub(_half, folded)
+    return to_simplified(_FULL_WIDTH_RE.sub(_half, folded))
 
 
 def _render(text: str, spans: list[tuple[int, int]], lo: int, hi: int) -> str:
@@ -167,11 +183,12 @@ def mark(text: str, terms: Terms, whole: bool, folded: str | None = None,
     """
     if not text or terms is None or not terms.checks:
         return None
+    cased = terms.cased
     if folded is not None:
-        haystack, finds, cased, lowered = folded, terms.folded, (), ()
+        haystack, finds, lowered = folded, terms.folded, ()
     else:
         haystack = match_text if match_text is not None else text
-        finds, cased, lowered = terms.plain, terms.cased, terms.lowered
+        finds, lowered = terms.plain, terms.lowered
     size = len(haystack)
     lowered_text = haystack.lower() if lowered else ""
     limit = WHOLE_MAX_CHARS if whole else FRAGMENT_CHARS
@@ -190,16 +207,14 @@ def mark(text: str, terms: Terms, whole: bool, folded: str | None = None,
                     best = at
                     break
                 at = haystack.find(token, at + 1, stop)
-        for search, length, edge in cased:
-            stop = best + length - 1  # a pattern's end position is clamped to the text
-            match = search(haystack, 0, stop)
-            while match is not None:
+        for search, _length, token in cased:
+            match = search(haystack, 0)
+            while match is not None and match.start() < best:
                 at = match.start()
-                end = at + length
-                if not ((at and edge[haystack[at - 1]]) or (end < size and edge[haystack[end]])):
+                if not (at and _WORD_EDGE[haystack[at - 1]]) and _is_form(match.group(), token):
                     best = at
                     break
-                match = search(haystack, at + 1, stop)
+                match = search(haystack, max(match.end(), at + 1))
         for token, length, edge in lowered:
             stop = best + length - 1
             at = lowered_text.find(token, 0, stop)
@@ -228,15 +243,13 @@ def mark(text: str, terms: Terms, whole: bool, folded: str | None = None,
                                     or (end < size and edge[haystack[end]])):
                 found.append((at, end))
             at = haystack.find(token, at + 1, stop)
-    for search, length, edge in cased:
-        stop = hi + length - 1
-        match = search(haystack, start, stop)
-        while match is not None:
+    for search, _length, token in cased:
+        match = search(haystack, start)
+        while match is not None and match.start() < hi:
             at = match.start()
-            end = at + length
-            if not ((at and edge[haystack[at - 1]]) or (end < size and edge[haystack[end]])):
-                found.append((at, end))
-            match = search(haystack, at + 1, stop)
+            if not (at and _WORD_EDGE[haystack[at - 1]]) and _is_form(match.group(), token):
+                found.append((at, match.end()))
+            match = search(haystack, max(match.end(), at + 1))
     for token, length, edge in lowered:
         stop = hi + length - 1
         at = lowered_text.find(token, start, stop)

@@ -240,3 +240,52 @@ def test_engine_down_is_503_and_publishing_catches_up(client, index, make_accoun
     with app.app_context():
         assert f"post:{post['id']}" not in indexing.dirty_keys()
     assert client.get("/healthz").get_json()["components"]["search"]["status"] == "ok"
+
+
+def test_traditional_and_simplified_find_each_other(client, index, make_account):
+    shop = make_account("merchant", username="teashop")
+    simplified = publish(client, shop, text="西湖龙井 明前新茶上市")
+    traditional = publish(client, shop, text="正宗西湖龍井，茶香濃郁")
+    wait_for(lambda: len(found_ids(client, q="龙井")) == 2)
+    for q in ("龙井", "龍井"):
+        page = search(client, q=q, type="posts")
+        assert {i["post"]["id"] for i in page["items"]} == {simplified["id"], traditional["id"]}
+        marks = {i["post"]["id"]: i["highlight"]["text"] for i in page["items"]}
+        assert "<em>龍井</em>" in marks[traditional["id"]]  # the original text, marked
+        assert "<em>龙井</em>" in marks[simplified["id"]]
+    assert found_ids(client, q="茶香浓郁") == [traditional["id"]]
+
+
+def test_english_words_find_their_forms(client, index, make_account):
+    shop = make_account("merchant", username="brewbar")
+    teas = publish(client, shop, text="Three new teas for autumn")
+    brewing = publish(client, shop, text="Brewing guide: water at 85°C")
+    teapot = publish(client, shop, text="A teapot is not a tea")  # found by tea, not brewing
+    for post, q in ((teas, "autumn"), (brewing, "guide"), (teapot, "teapot")):
+        wait_found(client, post["id"], q=q)
+    assert teas["id"] in found_ids(client, q="tea")
+    page = search(client, q="brewed", type="posts")
+    assert [i["post"]["id"] for i in page["items"]] == [brewing["id"]]
+    assert page["items"][0]["highlight"]["text"].startswith("<em>Brewing</em>")
+    assert teas["id"] in found_ids(client, q="TEAS")
+    marks = [i["highlight"]["text"] for i in search(client, q="tea", type="posts")["items"]]
+    assert "Three new <em>teas</em> for autumn" in marks
+
+
+def test_hashtags_in_q_search_tags(client, index, make_account):
+    shop = make_account("merchant", username="zara_cn")
+    tagged = publish(client, shop, text="新款连衣裙", tags=["穿搭"])
+    mention = publish(client, shop, text="连衣裙的穿搭技巧")  # says 穿搭, not tagged
+    other_tag = publish(client, shop, text="春季外套", tags=["穿搭", "外套"])
+    traditional_tag = publish(client, shop, text="秋冬連衣裙", tags=["穿搭"])
+    for post, q in ((tagged, "新款"), (mention, "技巧"), (other_tag, "春季"),
+                    (traditional_tag, "秋冬")):
+        wait_found(client, post["id"], q=q)
+    assert set(found_ids(client, q="#穿搭")) == {tagged["id"], other_tag["id"],
+                                                traditional_tag["id"]}
+    assert set(found_ids(client, q="连衣裙 #穿搭")) == {tagged["id"], traditional_tag["id"]}
+    assert found_ids(client, q="#穿搭 #外套") == [other_tag["id"]]
+    assert found_ids(client, q="#穿搭", type="accounts") == []
+    assert found_ids(client, q="#不存在的标签") == []
+    bad = client.get(f"{API}/search", query_string={"q": "# ##"})
+    assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "invalid_query"

@@ -23,9 +23,9 @@ def _filters(body):
 
 def test_usernames_split_on_underscores_and_dots():
     settings = elastic.index_settings()["analysis"]
-    assert settings["analyzer"]["username_text"]["char_filter"] == ["username_split"]
+    assert settings["analyzer"]["username_text"]["char_filter"] == ["username_split", "t2s"]
     assert settings["char_filter"]["username_split"]["pattern"] == "[_.]"
-    assert parse_query("zara_official").username_tokens == ("zara", "official")
+    assert parse_query("zara_official").username_tokens == ("zara", "offici")  # stemmed
 
 
 def test_default_analysis_is_the_cjk_chain_with_emoji_dropped():
@@ -33,7 +33,9 @@ def test_default_analysis_is_the_cjk_chain_with_emoji_dropped():
     text = analysis["analyzer"]["text_index"]
     assert text == analysis["analyzer"]["text_search"]
     assert text["tokenizer"] == "standard"
-    assert text["filter"] == ["cjk_width", "lowercase", "cjk_bigram", "english_stop", "no_emoji"]
+    assert text["filter"] == ["cjk_width", "lowercase", "cjk_bigram", "english_stop", "no_emoji",
+                              "english_stem"]
+    assert text["char_filter"] == ["t2s"]
     assert analysis["filter"]["english_stop"] == {"type": "stop", "stopwords": "_english_"}
     assert analysis["filter"]["no_emoji"]["mode"] == "exclude"
     assert analysis["filter"]["prefixes"]["type"] == "edge_ngram"
@@ -244,3 +246,42 @@ def test_an_unreachable_server_is_search_unavailable():
         engine.search(SearchRequest(parse_query("口红")))
     with pytest.raises(SearchUnavailable):
         engine.index([post("口红")])
+
+
+def test_traditional_is_read_as_simplified_by_the_analyzer_table():
+    """ES has no OpenCC: the embedded analyzer's one-for-one table is a mapping char filter
+    on every text analyzer and suggester, so 龍井 and 龙井 index and search alike."""
+    analysis_settings = elastic.index_settings()["analysis"]
+    t2s = analysis_settings["char_filter"]["t2s"]
+    assert t2s["type"] == "mapping"
+    assert {"龍 => 龙", "詩 => 诗", "蘭 => 兰", "髮 => 发"} <= set(t2s["mappings"])
+    assert all(len(m.split(" => ")[0]) == len(m.split(" => ")[1]) == 1 for m in t2s["mappings"])
+    for name in ("text_index", "text_search", "username_text", "suggest_whole",
+                 "suggest_words", "suggest_query"):
+        assert "t2s" in analysis_settings["analyzer"][name]["char_filter"], name
+    for choice in ("ik_smart", "ik_max_word"):
+        analyzers = elastic.index_settings(choice)["analysis"]["analyzer"]
+        assert analyzers["text_search"]["char_filter"] == ["t2s"]
+        assert "english_stem" in analyzers["text_search"]["filter"]
+    assert parse_query("龍井").tokens == parse_query("龙井").tokens == ("龙井",)
+
+
+def test_english_words_are_stemmed_with_porter2_on_both_engines():
+    analysis_settings = elastic.index_settings()["analysis"]
+    assert analysis_settings["filter"]["english_stem"] == {"type": "stemmer",
+                                                           "language": "porter2"}
+    assert "english_stem" in analysis_settings["analyzer"]["username_text"]["filter"]
+    # the embedded analyzer makes the tokens Lucene's Snowball English filter makes
+    assert parse_query("teas brewing").tokens == parse_query("tea brew").tokens == ("tea", "brew")
+
+
+def test_hashtags_in_q_filter_by_tag_and_leave_the_text():
+    body = elastic.search_body(SearchRequest(query=parse_query("连衣裙 #穿搭 #龍井")), ORIGIN)
+    assert {"term": {"tags": "穿搭"}} in _filters(body)
+    assert {"term": {"tags": "龙井"}} in _filters(body)  # tags are normalized like text
+    assert {"term": {"doc_type": "post"}} in _filters(body)
+    [text] = body["query"]["bool"]["must"]
+    assert text["multi_match"]["query"] == "连衣裙"
+    only_tag = elastic.search_body(SearchRequest(query=parse_query("#穿搭")), ORIGIN)
+    assert only_tag["query"]["bool"]["must"] == [{"match_all": {}}]
+    assert {"term": {"tags": "穿搭"}} in _filters(only_tag)
