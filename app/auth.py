@@ -1,5 +1,9 @@
 """Who is asking: bearer tokens (and, for pages, the session cookie) to an Account.
 
+The two never mix: a bearer token is never a page token (``tokens.is_page``), and the
+session cookie counts only with a page token and never on ``/api``, so a read cookie gives
+nothing the API accepts.
+
 ``g.account`` is resolved once per request: the token's and the account's Redis cache
 entries, read in one round trip (``accounts.service.for_token``). Suspended accounts'
 tokens stop working at once.
@@ -13,7 +17,7 @@ from typing import Any
 
 from flask import g, request, session
 
-from app.accounts import service
+from app.accounts import service, tokens
 from app.accounts.models import Account
 from app.errors import ApiError
 
@@ -24,6 +28,12 @@ def bearer_token() -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+def session_token() -> str | None:
+    """The page session's token from the cookie (pages and same-origin sockets only)."""
+    raw = session.get("token")
+    return raw if isinstance(raw, str) and tokens.is_page(raw) else None
 
 
 Prefetch = Callable[[Any, str], None]
@@ -54,13 +64,13 @@ def _resolve(prefetch: Prefetch | None = None) -> None:
     account, token, replies = None, None, []
     raw = bearer_token()
     if raw:
-        account, replies = _live(raw, prefetch)
+        account, replies = (None, []) if tokens.is_page(raw) else _live(raw, prefetch)
         if account is None:
             raise ApiError(401, "invalid_token", "the token is invalid, expired or revoked")
         token = raw
-    elif not request.path.startswith("/api") and session.get("token"):
-        account = account_for_token(session["token"])
-        token = session["token"] if account else None
+    elif not request.path.startswith("/api") and session_token():
+        account = account_for_token(session_token())
+        token = session_token() if account else None
     g.account, g.token, g.prefetched = account, token, replies
 
 

@@ -96,6 +96,11 @@ class Config:
         # Requests. TRUSTED_PROXIES: how many proxies (nginx, a load balancer) stand in front
         # and append to X-Forwarded-For / set X-Forwarded-Proto; 0 trusts no such header.
         self.TRUSTED_PROXIES = _int("TRUSTED_PROXIES", 0)
+        # Origins (besides this site's own) whose pages may use the session cookie on the
+        # Socket.IO connection, comma-separated ("https://m.fanhub.example").
+        self.SESSION_ALLOWED_ORIGINS = [o.strip().rstrip("/") for o in
+                                        (_env("SESSION_ALLOWED_ORIGINS", "") or "").split(",")
+                                        if o.strip()]
         self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 500 * 1024 * 1024)
         self.MEDIA_MAX_SECONDS = _int("MEDIA_MAX_SECONDS", 600)

@@ -1,8 +1,11 @@
 """The Socket.IO server: who a connection is, and which rooms it is in.
 
-A connection authenticates with ``auth: {"token": ...}`` (or the page's session cookie); a
-bad, revoked or suspended token is refused (``connect_error``); no credentials is an
-anonymous connection that may subscribe to public things only. Rooms are rebuilt from the
+A connection authenticates with ``auth: {"token": ...}`` from anywhere, or with the page's
+session cookie from this site's own pages only: a connection whose ``Origin`` is another
+site (a sibling subdomain too: SameSite does not stop those) is not signed in by the cookie
+it carries, unless that origin is in ``SESSION_ALLOWED_ORIGINS``. A bad, revoked or suspended
+token is refused (``connect_error``); no credentials is an anonymous connection that may
+subscribe to public things only. Rooms are rebuilt from the
 account's state on every connect, so a reconnecting client resumes them:
 
 - ``account:<id>``: events for the account (notifications, media, moderation decisions);
@@ -31,16 +34,17 @@ import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from bson import ObjectId
-from flask import Flask, request, session
+from flask import Flask, current_app, request
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from app import live, signals
 from app.accounts import service as accounts
 from app.accounts import tokens
 from app.accounts.models import Account
-from app.auth import account_for_token
+from app.auth import account_for_token, session_token
 from app.extensions import socketio
 
 log = logging.getLogger(__name__)
@@ -419,16 +423,28 @@ def _revalidate_all(app: Flask) -> None:
 # --- the Socket.IO handlers -----------------------------------------------------------------
 
 
+def _same_site() -> bool:
+    """Whether the handshake comes from this site's own pages (or an allowed origin).
+
+    Browsers send ``Origin`` on every cross-origin request and on websocket handshakes; a
+    request without one is not a browser acting for another site."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    if origin in current_app.config["SESSION_ALLOWED_ORIGINS"]:
+        return True
+    return urlsplit(origin).netloc.lower() == request.host.lower()
+
+
 def _credentials(auth: Any) -> str | None:
-    """The token from the ``auth`` payload, else from the page's session cookie."""
+    """The bearer token from the ``auth`` payload, else the page token from the session
+    cookie when the page is this site's own."""
     if auth is not None and not isinstance(auth, dict):
         raise Refused("invalid_auth")
     token = (auth or {}).get("token")
     if token is None:
-        token = session.get("token")
-    if token is None:
-        return None
-    if not isinstance(token, str) or not token or len(token) > 200:
+        return session_token() if _same_site() else None
+    if not isinstance(token, str) or not token or len(token) > 200 or tokens.is_page(token):
         raise Refused("invalid_token")
     return token
 

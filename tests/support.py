@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,3 +59,23 @@ def client_at(address: str) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
+
+
+def sign_in_page(base_url: str, username: str, password: str = "password123",
+                 session: requests.Session | None = None) -> requests.Session:
+    """Sign in through the ``/login`` form as a browser does; the session holds the cookie."""
+    browser = session or requests.Session()
+    page = browser.get(base_url + "/login").text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    r = browser.post(base_url + "/login", allow_redirects=False,
+                     data={"username": username, "password": password, "csrf_token": csrf})
+    assert r.status_code == 303, r.text
+    return browser
+
+
+def read_session_cookie(value: str) -> dict:
+    """A Flask session cookie's content, read as an attacker would: no key is needed."""
+    compressed = value.startswith(".")
+    payload = value.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return json.loads(zlib.decompress(raw) if compressed else raw)

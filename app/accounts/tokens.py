@@ -4,6 +4,10 @@ Redis holds ``tok:<sha256>`` -> ``<account_id>`` (TTL bounded by the token's exp
 ``acct-tokens:<account_id>``, the set of an account's token hashes, so revoking one token or
 all of an account's tokens deletes the cache entries at once. A cache miss is one indexed
 MongoDB lookup by hash, never a scan.
+
+A page session (``/login``) gets a *page token*: the same kind of record, but its raw value
+starts with ``page.``, and only the session cookie may carry it (``app.auth``): the cookie is
+signed, not encrypted, so whoever reads it must find nothing that works as a bearer token.
 """
 
 from __future__ import annotations
@@ -32,19 +36,28 @@ def _cache(token_hash: str, account_id: str, ttl: int) -> None:
     pipe.execute()
 
 
-def issue(account_id: object) -> str:
+PAGE_PREFIX = "page."
+
+
+def issue(account_id: object, page: bool = False) -> str:
     """A new token for the account; only its hash is stored. The token starts with the
-    account's id, so the account can be read together with the token (``claimed_id``)."""
-    raw = f"{account_id}.{secrets.token_urlsafe(32)}"
+    account's id, so the account can be read together with the token (``claimed_id``).
+    ``page``: a page session's token, refused as a bearer token (``is_page``)."""
+    raw = f"{PAGE_PREFIX if page else ''}{account_id}.{secrets.token_urlsafe(32)}"
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
     Token(token_hash=_hash(raw), account=account_id, expires_at=utcnow() + timedelta(seconds=ttl)).save()
     _cache(_hash(raw), str(account_id), ttl)
     return raw
 
 
+def is_page(raw: str) -> bool:
+    """True for a page session's token: valid only from the session cookie."""
+    return raw.startswith(PAGE_PREFIX)
+
+
 def claimed_id(raw: str) -> str | None:
     """The account id a token names, before it is checked (``resolve`` checks it)."""
-    head, dot, _ = raw.partition(".")
+    head, dot, _ = raw.removeprefix(PAGE_PREFIX).partition(".")
     return head if dot and ObjectId.is_valid(head) else None
 
 

@@ -2,8 +2,9 @@
 
 Pages run no inline script or style, so the Content-Security-Policy allows only this
 origin (plus the media store's origin, when media is served from S3 or a CDN). The session
-cookie carries the viewer's bearer token: HttpOnly, SameSite=Lax, and Secure whenever the
-request came over https (or always, with ``SESSION_COOKIE_SECURE``).
+cookie carries the viewer's page token (refused as a bearer token on /api): HttpOnly,
+SameSite=Lax, and Secure whenever the request came over https (or always, with
+``SESSION_COOKIE_SECURE``).
 """
 
 from __future__ import annotations

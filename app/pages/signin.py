@@ -1,7 +1,8 @@
 """``/login`` and ``/logout`` for browsers: a plain form, a CSRF token, a session cookie.
 
-Signing in puts a fresh bearer token (``tokens.issue``) in the session; every page (and the
-Socket.IO connection) finds the viewer through it. Signing out revokes that token at once.
+Signing in puts a fresh page token (``tokens.issue(page=True)``, never usable as a bearer
+token) in the session; every page (and the same-site Socket.IO connection) finds the viewer
+through it. Signing out revokes that token at once.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ def login():
     if old:  # signing in again (maybe as someone else): the previous session token dies
         tokens.revoke(old)
     session.clear()  # a fresh session: nothing from before sign-in survives it
-    session["token"] = tokens.issue(account.id)
+    session["token"] = tokens.issue(account.id, page=True)  # never a bearer token
     session.permanent = True
     csrf_token()
     return redirect(next_url or home_of(account), 303)

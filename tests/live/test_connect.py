@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.live.conftest import refusal
-from tests.support import wait_for
+from tests.support import sign_in_page, wait_for
 
 
 @pytest.fixture
@@ -34,15 +34,15 @@ def test_anonymous_connections_are_allowed_and_join_no_account_room(app, live, m
     assert anonymous.events("notification") == []
 
 
-def test_the_session_cookie_authenticates_a_page(app, live, refused, make_account, rest):
+def test_the_session_cookie_authenticates_a_page(app, server, live, refused, make_account, rest):
     fan, author = make_account("fan"), make_account("merchant")
-    cookie = app.session_interface.get_signing_serializer(app).dumps({"token": author.token})
+    cookie = sign_in_page(server.url, author.username).cookies["session"]
     page = live(headers={"Cookie": f"{app.config['SESSION_COOKIE_NAME']}={cookie}"},
                 transports=("polling", "websocket"))
     rest.follow(fan, author)
     note = page.wait("notification")
     assert note["type"] == "follow" and note["actor"]["id"] == fan.id
-    forged = app.session_interface.get_signing_serializer(app).dumps({"token": "forged"})
+    forged = app.session_interface.get_signing_serializer(app).dumps({"token": "page.forged"})
     assert "invalid" in refused(headers={"Cookie": f"session={forged}"})
 
 
