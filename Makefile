@@ -1,5 +1,5 @@
 # make run   - set up and serve the embedded default on http://127.0.0.1:$(PORT)
-# make test  - set up and run the test suite
+# make test  - set up and run the test suite on each shape (embedded, production); TEST_SHAPES=embedded picks
 # make proof - the long suites (load, faults, attack); see README
 
 PYTHON ?= python3
@@ -48,8 +48,8 @@ run: setup
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py --workers 1 wsgi:app
 
 test: WITH_BROWSER=1
-test: setup
-	$(BIN)/pytest
+test: setup mongoeco
+	$(BIN)/python -m tests.harness
 
 proof: WITH_BROWSER=1
 proof: setup

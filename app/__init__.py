@@ -30,6 +30,7 @@ def create_app(**overrides: object) -> Flask:
     app.config["MONGO_BACKEND"] = db.connect(app.config["MONGODB_URI"],
                                              app.config["MONGODB_TIMEOUT_MS"],
                                              app.config["MONGODB_SOCKET_TIMEOUT_MS"])
+    runtime.init_store(app)
     runtime.init_redis(app)
     _init_extensions(app)
     _register_blueprints(app)
@@ -124,5 +125,6 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def create_cli_app() -> Flask:
-    """The app for ``flask`` commands: no embedded worker, no demo data."""
-    return create_app(EMBEDDED_WORKER=False, DEMO_DATA=False)
+    """The app for ``flask`` commands: no embedded worker, no demo data, and an embedded store
+    of its own (the server's lives in the server process)."""
+    return create_app(EMBEDDED_WORKER=False, DEMO_DATA=False, STORE_SNAPSHOT_SECONDS=0)

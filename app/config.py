@@ -143,6 +143,9 @@ class Config:
         # Fault injection for the topology proof (bench/topology.py): the process kills itself
         # at the named point (app/faults.py). Unset in any real deployment.
         self.FAULT_INJECT = _env("FAULT_INJECT")
+        # Embedded store (no MONGODB_URI): written under VAR_DIR/store when it changed, at most
+        # this often, and at shutdown, and read back at start; 0 keeps it in memory only.
+        self.STORE_SNAPSHOT_SECONDS = float(_env("STORE_SNAPSHOT_SECONDS", "2"))
 
         for key, value in overrides.items():
             setattr(self, key, value)

@@ -15,6 +15,7 @@ import mongoengine
 EMBEDDED_DB = "fanhub"
 _lock = threading.RLock()
 _patched = False
+_writes = 0  # embedded writes so far: the snapshots (app/snapshots.py) write when it moved
 
 # Collection methods that read or write documents; cursors are materialized under the lock.
 _LOCKED = (
@@ -23,6 +24,7 @@ _LOCKED = (
     "find_one_and_delete", "find_one_and_replace", "count_documents", "aggregate",
     "bulk_write", "distinct", "create_index", "drop",
 )
+_READS = {"find_one", "count_documents", "aggregate", "distinct"}
 
 
 def _serialize_mongomock() -> None:
@@ -39,9 +41,20 @@ def _serialize_mongomock() -> None:
 
         return wrapper
 
+    def counted(method):
+        @functools.wraps(method)
+        def wrapper(*args, **kwargs):
+            global _writes
+            with _lock:
+                _writes += 1
+                return method(*args, **kwargs)
+
+        return wrapper
+
     for name in _LOCKED:
         if hasattr(Collection, name):
-            setattr(Collection, name, locked(getattr(Collection, name)))
+            wrap = locked if name in _READS else counted
+            setattr(Collection, name, wrap(getattr(Collection, name)))
     Cursor.__next__ = locked(Cursor.__next__)
     _patched = True
 
@@ -67,6 +80,16 @@ def connect(uri: str | None, timeout_ms: int = 3000, socket_timeout_ms: int = 20
         tz_aware=True,
     )
     return "mongomock"
+
+
+def lock() -> threading.RLock:
+    """The embedded store's lock: held, no collection operation runs (mongomock only)."""
+    return _lock
+
+
+def writes() -> int:
+    """How many embedded writes have run (a write in progress counts)."""
+    return _writes
 
 
 def ping() -> None:

@@ -44,9 +44,11 @@ def _die_with_parent() -> None:
 class RedisServer:
     """One redis-server child process; ``url`` is ready once ``start()`` returns."""
 
-    def __init__(self, port: int | None = None, directory: str | None = None) -> None:
+    def __init__(self, port: int | None = None, directory: str | None = None,
+                 persistent: bool = False) -> None:
         self.port = port or free_port()
         self.directory = directory or tempfile.mkdtemp(prefix="redis-")
+        self.persistent = persistent  # an append-only file in ``directory``, fsynced every second
         self.process: subprocess.Popen | None = None
 
     @property
@@ -58,7 +60,8 @@ class RedisServer:
         self.process = subprocess.Popen(
             [
                 redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--dir", self.directory,
+                "--save", "", "--dir", self.directory,
+                "--appendonly", "yes" if self.persistent else "no", "--appendfsync", "everysec",
                 "--protected-mode", "yes", "--loglevel", "warning",
                 # timelines (<= 800 entries) stay in the compact encoding: ~40 bytes an entry
                 "--zset-max-ziplist-entries", "1024",

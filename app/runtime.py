@@ -1,7 +1,9 @@
 """What the embedded default starts inside the web process, and stops when it exits.
 
-A private redis-server when ``REDIS_URL`` is not set, a Celery worker on a thread pool when
-``EMBEDDED_WORKER`` is on, the operator's admin account, and the demo data.
+The embedded store kept under ``VAR_DIR/store`` (``app/snapshots.py``), a private
+redis-server when ``REDIS_URL`` is not set (its data kept in an append-only file under
+``VAR_DIR/redis``), a Celery worker on a thread pool when ``EMBEDDED_WORKER`` is on, the
+operator's admin account, and the demo data.
 """
 
 from __future__ import annotations
@@ -10,18 +12,32 @@ import atexit
 import logging
 import os
 import threading
+import time
 
 import redis
 from flask import Flask
 
 from app.redis_server import RedisServer
+from app.snapshots import Snapshots
 
 log = logging.getLogger(__name__)
 
 
+def init_store(app: Flask) -> None:
+    """Read the embedded store back from ``VAR_DIR/store`` and keep it written there."""
+    seconds = app.config["STORE_SNAPSHOT_SECONDS"]
+    if app.config["MONGO_BACKEND"] == "mongomock" and seconds > 0:
+        directory = os.path.join(app.config["VAR_DIR"], "store")
+        app.extensions["store_snapshots"] = Snapshots(directory, seconds).start()
+
+
 def init_redis(app: Flask) -> None:
     if not app.config["REDIS_URL"]:
-        server = RedisServer(directory=os.path.join(app.config["VAR_DIR"], "redis")).start()
+        # persistent when the store is: timelines, counters, queued jobs and unflushed views
+        # survive a restart with the documents they belong to
+        persistent = "store_snapshots" in app.extensions
+        server = RedisServer(directory=os.path.join(app.config["VAR_DIR"], "redis"),
+                             persistent=persistent).start()
         app.extensions["redis_server"] = server
         app.config["REDIS_URL"] = server.url
         app.config["REDIS_BACKEND"] = "embedded redis-server"
@@ -44,9 +60,20 @@ def start(app: Flask) -> None:
 
         worker = EmbeddedWorker(app.extensions["celery"], app.config["WORKER_CONCURRENCY"]).start()
         app.extensions["embedded_worker"] = worker
-        atexit.register(worker.stop)
     if app.config["DEMO_DATA"]:
         threading.Thread(target=_load_demo, args=(app,), name="demo-data", daemon=True).start()
+    atexit.register(stop, app)  # after the redis-server's: runs before it stops
+
+
+def stop(app: Flask) -> None:
+    """Stop the in-process parts in order: the worker finishes (or hands back) its jobs, then
+    the store is written a last time. Idempotent; the redis-server stops after (atexit)."""
+    worker = app.extensions.get("embedded_worker")
+    if worker is not None:
+        worker.stop()
+    snapshots = app.extensions.get("store_snapshots")
+    if snapshots is not None:
+        snapshots.stop()
 
 
 def _load_demo(app: Flask) -> None:
@@ -56,6 +83,8 @@ def _load_demo(app: Flask) -> None:
         return
     with app.app_context():
         try:
-            load_demo(progress=False)
+            started = time.monotonic()
+            loaded = load_demo(progress=False)
+            log.warning("demo data: %s in %.1f s", loaded, time.monotonic() - started)
         except Exception:  # the demo is a convenience; the service runs without it
             log.exception("loading demo data failed")

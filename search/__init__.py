@@ -88,10 +88,10 @@ def init_app(app: Flask) -> None:
         }
     if (app.config.get("MONGO_BACKEND") == "mongomock" and app.config.get("EMBEDDED_WORKER")
             and not app.config.get("ELASTICSEARCH_URL")):
-        # The embedded server's store starts empty: so must its index, or searches would
-        # find posts that no longer exist. (Not for CLI apps: they would empty the index of
-        # a server running next to them.)
-        from search.engine import get_engine
+        # The embedded server's index follows its store, which starts as the last run left it
+        # (app/snapshots.py) or empty: rebuilt from it, searches find exactly what exists.
+        # (Not for CLI apps: they would rebuild the index of a server running next to them.)
+        from search import indexing
 
         with app.app_context():
-            get_engine().recreate([])
+            indexing.reindex()

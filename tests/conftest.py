@@ -53,9 +53,9 @@ def app(redis_url, tmp_path_factory):
         TESTING=True,
     )
     yield application
-    worker = application.extensions.get("embedded_worker")
-    if worker:
-        worker.stop()
+    from app import runtime
+
+    runtime.stop(application)
 
 
 @pytest.fixture(autouse=True)
