@@ -75,15 +75,15 @@ def run_shape(name: str, pytest_args: list[str]) -> tuple[int, dict[str, int], f
         env["TEST_SHAPE"] = name
         process = subprocess.Popen([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        last = ""
+        closing = ""  # pytest's closing line (log lines may follow it)
         for line in process.stdout:
             sys.stdout.write(line)
             sys.stdout.flush()
-            if line.strip():
-                last = line
+            if _CLOSING.search(line):
+                closing = line
         code = process.wait()
     seconds = time.monotonic() - started
-    counts = _counts(last) if _CLOSING.search(last) else {}
+    counts = _counts(closing)
     if code == 5:
         print(f"shape {name}: pytest collected no tests", flush=True)
     print(f"===== shape {name}: {'PASS' if code == 0 else f'FAIL (pytest exit {code})'} "
