@@ -17,7 +17,7 @@ from flask import g, jsonify
 from app import create_app
 from app.auth import auth_required
 
-app = create_app(DEMO_DATA=False, RATELIMIT_ENABLED=False)
+app = create_app(DEMO_DATA=False, RATELIMIT_ENABLED=False, STORE_SNAPSHOT_SECONDS=0)  # seeded per run
 app.config["RATELIMIT_ENABLED"] = False
 OUT = os.environ.get("BENCH_OUT", "/tmp/feed-bench.json")
 

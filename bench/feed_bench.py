@@ -120,7 +120,7 @@ def fanout_benchmark(redis_url: str, followers: int) -> dict:
     """Our fan-out path (graph cache scan + pipelined pushes) against raw pipelined ZADDs."""
     from app import create_app
 
-    app = create_app(REDIS_URL=redis_url, SECRET_KEY="bench", EMBEDDED_WORKER=False,
+    app = create_app(REDIS_URL=redis_url, SECRET_KEY="bench", EMBEDDED_WORKER=False, STORE_SNAPSHOT_SECONDS=0,
                      DEMO_DATA=False)
     r = redis.Redis.from_url(redis_url, decode_responses=True)
     r.flushdb()
