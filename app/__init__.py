@@ -9,7 +9,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import Config
-from app.errors import ApiError
+from app.errors import ApiError, retry_after_only_when_meant
 from app.jsonio import OrjsonProvider
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,7 @@ def create_app(**overrides: object) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     health.init_app(app)
+    _finish_contract(app)
     from app import cli, sockets
 
     cli.init_app(app)
@@ -80,6 +81,8 @@ def _init_extensions(app: Flask) -> None:
     # Redis down: the request goes on (and answers 503 where it needs Redis), instead of
     # a 500 from the limiter's check or its response headers.
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
+    # registered before the limiter's own: after-request hooks run last-registered first
+    app.after_request(retry_after_only_when_meant)
     limiter.init_app(app)
     socketio.init_app(
         app,
@@ -122,6 +125,17 @@ def _register_blueprints(app: Flask) -> None:
             streamed_over = chunked and len(request.get_data(cache=True)) >= limit
         if streamed_over:
             raise too_large
+
+
+def _finish_contract(app: Flask) -> None:
+    from app import contract
+    from moderation.ratelimits import documented_limits, group_of
+
+    def finisher(spec: dict) -> dict:
+        with app.app_context():
+            return contract.finish(spec, app, group_of, documented_limits)
+
+    app.extensions["api"].finisher = finisher
 
 
 def create_cli_app() -> Flask:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import flask_smorest
+from flask import current_app
 from marshmallow import Schema, fields
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -86,12 +88,28 @@ class ErrorSchema(Schema):
 
 
 class Api(flask_smorest.Api):
-    """The OpenAPI registry; our own handlers in app.errors answer errors."""
+    """The OpenAPI registry; our own handlers in app.errors answer errors.
+
+    ``/api/openapi.json`` serves the document passed through ``finisher`` (set by the app
+    factory: the parts that cut across routes), built once.
+    """
 
     ERROR_SCHEMA = ErrorSchema
+    finisher: Callable[[dict], dict] | None = None
+    _document: dict | None = None
 
     def _register_error_handlers(self) -> None:  # app.errors owns error handling
         pass
+
+    def document(self) -> dict:
+        if self._document is None:
+            spec = self.spec.to_dict()
+            self._document = self.finisher(spec) if self.finisher else spec
+        return self._document
+
+    def _openapi_json(self):
+        return current_app.response_class(json.dumps(self.document(), ensure_ascii=False),
+                                          mimetype="application/json")
 
 
 def openapi_config() -> dict[str, Any]:

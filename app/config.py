@@ -29,6 +29,7 @@ RATE_LIMITS: dict[str, str] = {
     "FOLLOW_NEW": "20/minute;200/day",
     "REPORT": "10/minute;100/day",
     "REPORT_NEW": "3/minute;20/day",
+    "WRITE": "120/minute;2000/hour",  # every other write under /api (likes, deletes, edits...)
 }
 
 

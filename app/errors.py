@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, Response, jsonify, render_template_string, request
+from flask import Flask, Response, g, jsonify, render_template_string, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,20 @@ def error_response(
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
+    if "Retry-After" in response.headers:
+        g.retry_after = response.headers["Retry-After"]
+    return response
+
+
+def retry_after_only_when_meant(response: Response) -> Response:
+    """Runs after the limiter's header injection, which writes ``Retry-After`` on every
+    limited answer: keep it on a 429 (the limiter's wait) and where we set it ourselves
+    (409 ``idempotency_in_progress``, 503), drop it elsewhere (a 200 is not a retry)."""
+    own = g.get("retry_after")
+    if own is not None:
+        response.headers["Retry-After"] = own
+    elif response.status_code != 429:
+        response.headers.pop("Retry-After", None)
     return response
 
 

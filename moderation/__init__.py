@@ -26,8 +26,9 @@ _EXPORTS = {
 def init_app(app: Flask) -> None:
     """Register the feed screen and the receivers that keep the queue in step."""
     from app import screening, signals
-    from moderation import service
+    from moderation import ratelimits, service
 
+    ratelimits.install_defaults()
     screening.register(service.screen_content, service.flagged)
     signals.content_held.connect(service.on_content_held, weak=False)
     signals.post_deleted.connect(service.on_target_deleted, weak=False)

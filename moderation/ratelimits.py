@@ -11,7 +11,8 @@ One counter per group and client is shared by every view in the group (creating 
 a headline draw from the same allowance). The client is the signed-in account, else the
 address. Accounts younger than a day get the stricter ``*_NEW`` limits: fresh accounts are
 what spammers and report brigades use. Moderators and admins are exempt from the content
-groups.
+groups. Every other write under ``/api`` (POST, PUT, PATCH, DELETE) draws from the ``write``
+group (``default_limits``); reads are not limited.
 
 Signing in (the API's ``/auth/token`` and the ``/login`` page, in the same buckets) is slowed
 without letting a stranger lock the owner out: every attempt counts per address (``LOGIN``);
@@ -36,13 +37,19 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, request
+from flask_limiter import Limit
 
 from app.config import RATE_LIMITS
 from app.extensions import limiter, redis_client
 from app.times import as_utc, utcnow
 
-GROUPS = ("register", "login", "post", "comment", "upload", "follow", "report")
-_STAFF_EXEMPT = ("post", "comment", "upload", "follow", "report")
+GROUPS = ("register", "login", "post", "comment", "upload", "follow", "report", "write")
+_STAFF_EXEMPT = ("post", "comment", "upload", "follow", "report", "write")
+WRITE_METHODS = ("post", "put", "patch", "delete")
+# Writes outside the ``write`` group: counters with their own flood rules (views, product
+# clicks) and the chunks of a resumable upload (created under ``upload``).
+_WRITE_EXEMPT_ENDPOINTS = ("feed.view", "feed.click_product", "media.tus_upload",
+                           "media.tus_delete")
 NEW_ACCOUNT_AGE = timedelta(days=1)
 KNOWN_ADDRESSES_KEPT = 20  # per username: the owner's few devices and networks
 _AMOUNT = re.compile(r"^\s*(\d+)")
@@ -164,7 +171,52 @@ def limit(group: str, methods: list[str] | None = None) -> Callable:
     if group not in GROUPS:
         raise ValueError(f"unknown rate-limit group {group!r}; one of {GROUPS}")
     if group == "login":
-        return _login_limits(methods)
-    exempt = _staff if group in _STAFF_EXEMPT else None
-    return limiter.shared_limit(lambda: limit_for(group), scope=f"rl-{group}",
-                                exempt_when=exempt, methods=methods)
+        decorator = _login_limits(methods)
+    else:
+        exempt = _staff if group in _STAFF_EXEMPT else None
+        decorator = limiter.shared_limit(lambda: limit_for(group), scope=f"rl-{group}",
+                                         exempt_when=exempt, methods=methods)
+
+    def marked(view: Callable) -> Callable:
+        limited = decorator(view)
+        limited.rate_limit_group = group  # the contract documents the group's limits
+        return limited
+
+    return marked
+
+
+def group_of(view: Callable, method: str, endpoint: str, path: str) -> str | None:
+    """The group a route's requests count in (for the contract), or None if unlimited."""
+    group = getattr(view, "rate_limit_group", None)
+    if group:
+        return group
+    if _in_write_group(method, endpoint, path):
+        return "write"
+    return None
+
+
+def _in_write_group(method: str, endpoint: str, path: str) -> bool:
+    return (method.lower() in WRITE_METHODS and path.startswith("/api/")
+            and endpoint not in _WRITE_EXEMPT_ENDPOINTS)
+
+
+def _write_exempt() -> bool:
+    return not _in_write_group(request.method, request.endpoint or "", request.path) \
+        or _staff()
+
+
+def install_defaults() -> None:
+    """Every write under /api without a group of its own counts in ``write``."""
+    limiter.limit_manager.set_default_limits([Limit(
+        lambda: limit_for("write"), scope="rl-write", shared=True, methods=WRITE_METHODS,
+        exempt_when=_write_exempt).bind(limiter)])
+
+
+def documented_limits(group: str) -> dict[str, str]:
+    """The limits of ``group`` as configured: ``{"limit": ..., "new_accounts"?: ...}``."""
+    name = group.upper()
+    names = ("LOGIN", "LOGIN_USER_ADDRESS", "LOGIN_USER") if group == "login" else (name,)
+    found = {"limit": ";".join(_scaled(_setting(n)) for n in names)}
+    if f"{name}_NEW" in RATE_LIMITS:
+        found["new_accounts"] = _scaled(_setting(f"{name}_NEW"))
+    return found
