@@ -21,11 +21,15 @@ def create_app(**overrides: object) -> Flask:
     """Build an app from the environment; ``overrides`` replace settings (tests)."""
     config = Config(**overrides)
     app = Flask(__name__)
+    # No 308 redirects for "//" or a missing trailing slash: they answer outside the error
+    # handlers (HTML, even under /api); a path is matched as sent, else it is a JSON 404.
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     app.json = OrjsonProvider(app)
     app.config.from_mapping(config.as_dict())
     _secret_key(app, config)
 
-    from app import db, health, runtime
+    from app import db, headers, health, runtime
 
     app.config["MONGO_BACKEND"] = db.connect(app.config["MONGODB_URI"],
                                              app.config["MONGODB_TIMEOUT_MS"],
@@ -36,6 +40,7 @@ def create_app(**overrides: object) -> Flask:
     _register_blueprints(app)
     health.init_app(app)
     _finish_contract(app)
+    headers.init_app(app)
     from app import cli, sockets
 
     cli.init_app(app)
