@@ -109,6 +109,13 @@ class Config:
         # claim stands if its process dies mid-request (uploads can take minutes).
         self.IDEMPOTENCY_TTL_SECONDS = _int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
         self.IDEMPOTENCY_LOCK_SECONDS = _int("IDEMPOTENCY_LOCK_SECONDS", 900)
+        # Image decoding (media/images.py), checked from the header before decoding: pixels,
+        # the decoded frame with its working copies, and decodes at once per process (others
+        # wait up to IMAGE_DECODE_WAIT_SECONDS, then 429).
+        self.IMAGE_MAX_PIXELS = _int("IMAGE_MAX_PIXELS", 40_000_000)
+        self.IMAGE_MAX_DECODE_MB = _int("IMAGE_MAX_DECODE_MB", 256)
+        self.IMAGE_DECODE_CONCURRENCY = _int("IMAGE_DECODE_CONCURRENCY", 2)
+        self.IMAGE_DECODE_WAIT_SECONDS = _int("IMAGE_DECODE_WAIT_SECONDS", 30)
         # CPU seconds after which a headline body's Markdown render stops (422
         # body_too_complex): a backstop for the linear parser (feed/bodies.py), which needs
         # ~1 s for 100 KB of the worst known input.

@@ -22,6 +22,7 @@ from app import signals
 from app.errors import ApiError
 from app.joblock import JobLock
 from app.times import as_utc, iso, utcnow
+from media.images import ImageLimits, process_image
 from media.models import Media, Rendition
 from media.probe import Limits, MediaRejected, probe
 from media.storage import ObjectNotFound, StorageError, TransientStorageError, storage_from_config
@@ -226,14 +227,36 @@ def _storage_down() -> ApiError:
     return ApiError(503, "storage_unavailable", "storage is unavailable, try again")
 
 
-def _store_image(media: Media, path: Path) -> None:
-    from media.images import process_image
+def image_limits() -> ImageLimits:
+    return ImageLimits(max_pixels=int(current_app.config["IMAGE_MAX_PIXELS"]),
+                       max_decode_bytes=int(current_app.config["IMAGE_MAX_DECODE_MB"]) * 2**20)
 
+
+def _decode_slots() -> threading.BoundedSemaphore:
+    """At most IMAGE_DECODE_CONCURRENCY image decodes at once in this process (memory)."""
+    ext = current_app.extensions
+    if "media_image_slots" not in ext:
+        ext["media_image_slots"] = threading.BoundedSemaphore(
+            int(current_app.config["IMAGE_DECODE_CONCURRENCY"]))
+    return ext["media_image_slots"]
+
+
+def _decode_image(path: Path, tmp: Path) -> Any:
+    slots = _decode_slots()
+    if not slots.acquire(timeout=float(current_app.config["IMAGE_DECODE_WAIT_SECONDS"])):
+        raise ApiError(429, "rate_limited", "too many images are being processed, retry soon",
+                       headers={"Retry-After": "5"})
+    try:
+        return process_image(path, tmp, image_limits())
+    except MediaRejected as exc:
+        raise ApiError(_STATUS.get(exc.code, 422), exc.code, exc.message) from None
+    finally:
+        slots.release()
+
+
+def _store_image(media: Media, path: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="media-img-") as tmp:
-        try:
-            result = process_image(path, tmp)
-        except MediaRejected as exc:
-            raise ApiError(_STATUS.get(exc.code, 422), exc.code, exc.message) from None
+        result = _decode_image(path, Path(tmp))
         media.image_key = f"{media.prefix}/{result.image}"
         media.thumbnail_key = f"{media.prefix}/{result.thumbnail}"
         try:

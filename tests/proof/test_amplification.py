@@ -7,7 +7,13 @@ carry no timing assertions: on the old code they run into pytest's timeout inste
 
 from __future__ import annotations
 
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
 import pytest
+import requests
 
 PATHOLOGICAL = ["[", "![", "*[", "[^"]
 
@@ -78,3 +84,80 @@ def test_markdown_render_deadline_refuses_with_422(http, make_account, render_se
                    json={"body": "![" * 50_000})
     assert r.status_code == 422 and r.json()["error"]["code"] == "body_too_complex"
     assert http.get(f"{http.base}/posts/{post['id']}").json()["body_html"] == post["body_html"]
+
+
+# ---------------------------------------------------------------- image decoding memory
+
+
+def _ffmpeg_image(path: Path, size: str, pix_fmt: str) -> Path:
+    """One flat frame written by ffmpeg (the test process never holds the pixels)."""
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=red:s={size}",
+                    "-frames:v", "1", "-pix_fmt", pix_fmt, str(path)], check=True, timeout=120)
+    return path
+
+
+def _png_claiming(path: Path, width: int, height: int) -> Path:
+    """A 1x1 RGBA PNG whose IHDR (with a right CRC) claims ``width`` x ``height``.
+
+    Decoding it would fail (``corrupt``, the data is one pixel); refusing it from the header
+    answers ``too_large``: which one comes back shows whether the pixels were decoded.
+    """
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    raw = zlib.compress(b"\x00\xff\x00\x00\xff")
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw)
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def _upload(http, actor, path: Path) -> requests.Response:
+    with path.open("rb") as f:
+        return http.post(http.base + "/media", headers=actor.headers,
+                         files={"file": (path.name, f)})
+
+
+@pytest.fixture(scope="module")
+def big_images(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("big-images")
+    return {
+        "rgba_7000": _ffmpeg_image(folder / "rgba7000.png", "7000x7000", "rgba"),
+        "rgba_wide": _ffmpeg_image(folder / "rgbawide.png", "8200x4100", "rgba"),
+        "jpeg_wide": _ffmpeg_image(folder / "photowide.jpg", "8200x4100", "yuvj420p"),
+        "header_only": _png_claiming(folder / "claims7000.png", 7000, 7000),
+    }
+
+
+@pytest.mark.timeout(120)
+def test_image_of_too_many_pixels_is_refused_from_its_header(http, make_account, big_images):
+    """The finding's 7000x7000 RGBA PNG (a small file, 196 MB of pixels) is 413 too_large."""
+    owner = make_account("fan")
+    assert big_images["rgba_7000"].stat().st_size < 1_000_000
+    r = _upload(http, owner, big_images["rgba_7000"])
+    assert r.status_code == 413, r.text
+    assert r.json()["error"]["code"] == "too_large" and "7000x7000" in r.json()["error"]["message"]
+    # The same header over one pixel of data: decoding would say corrupt, the header check
+    # says too_large, so the refusal came before any pixel was decoded.
+    r = _upload(http, owner, big_images["header_only"])
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+    small = _png_claiming(big_images["header_only"].with_name("claims64.png"), 64, 64)
+    r = _upload(http, owner, small)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "corrupt", r.text
+
+
+@pytest.mark.timeout(120)
+def test_decode_memory_cap_refuses_big_frames_but_jpegs_decode_scaled(http, make_account,
+                                                                     big_images):
+    """8200x4100 (34 MP) is under the pixel cap; as an RGBA PNG it needs ~270 MB to decode and
+    is refused, as a JPEG it is decoded at half scale (DCT scaling, ~67 MB) and stored."""
+    owner = make_account("fan")
+    r = _upload(http, owner, big_images["rgba_wide"])
+    assert r.status_code == 413 and r.json()["error"]["code"] == "too_large", r.text
+    assert "memory" in r.json()["error"]["message"]
+    r = _upload(http, owner, big_images["jpeg_wide"])
+    assert r.status_code == 202, r.text
+    media = r.json()
+    assert media["status"] == "ready" and (media["width"], media["height"]) == (4096, 2048)
