@@ -131,6 +131,7 @@ class Config:
         # A published post whose fan-out has not finished this long after it was marked is
         # queued again by the fan-out sweep (which runs this often): the outbox.
         self.FANOUT_SWEEP_SECONDS = _int("FANOUT_SWEEP_SECONDS", 30)
+        self.TREND_HALF_LIFE_SECONDS = _int("TREND_HALF_LIFE_SECONDS", 6 * 3600)
         self.SCHEDULE_POLL_SECONDS = _int("SCHEDULE_POLL_SECONDS", 1)  # due scheduled posts
         self.SCHEDULE_SWEEP_SECONDS = _int("SCHEDULE_SWEEP_SECONDS", 30)  # MongoDB safety sweep
 

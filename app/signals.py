@@ -16,3 +16,9 @@ moderation_decided = _signals.signal("moderation-decided")  # sender: Moderation
 account_changed = _signals.signal("account-changed")  # sender: Account (profile, suspension)
 account_deleted = _signals.signal("account-deleted")  # sender: Account (about to be deleted)
 content_held = _signals.signal("content-held")  # sender: Post or Comment; kwargs: reasons
+# sender: Post; kwargs: action (viewed|liked|commented|clicked_product), actor (Account or
+# None), who ("a:<account id>" or "d:<device id>"): a first like, a published comment, a new
+# unique viewer, a product click. Trends, learned interests and segments follow it.
+post_engaged = _signals.signal("post-engaged")
+# sender: Account (the follower); kwargs: target (Account): a new follow
+followed = _signals.signal("followed")

@@ -33,7 +33,7 @@ def _on_account_deleted(account: Any, **_: Any) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from feed import campaigns, channels, pagecache
+    from feed import campaigns, channels, pagecache, trends
     from feed.cli import demo_cli, feeds_cli
 
     signals.post_saved.connect(channels.on_post_saved, weak=False)
@@ -43,6 +43,8 @@ def init_app(app: Flask) -> None:
     signals.account_deleted.connect(_on_account_deleted, weak=False)
     signals.account_changed.connect(pagecache.on_account_changed, weak=False)
     signals.post_saved.connect(campaigns.on_post_saved, weak=False)
+    signals.post_saved.connect(trends.on_post_saved, weak=False)
+    signals.post_engaged.connect(trends.on_post_engaged, weak=False)
     signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
     signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     app.cli.add_command(feeds_cli)

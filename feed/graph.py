@@ -13,6 +13,7 @@ import contextlib
 from flask import current_app
 from mongoengine.errors import NotUniqueError
 
+from app import signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
@@ -86,6 +87,7 @@ def follow(follower: Account, target_ref: str) -> dict:
     pagecache.viewer_changed(follower.id)
     _live_rooms(follower.id)
     notifications.notify(target.id, "follow", follower)
+    signals.followed.send(follower, target=target)
     return {"following": True, "followers_count": target.followers_count}
 
 

@@ -57,6 +57,7 @@ def like(account: Account, post_id: str) -> dict:
         return {"liked": True, "like_count": count}
     cache.add_if_cached(cache.liked_key(account.id), post_id)
     count = _bump(post.id, "like", 1)
+    signals.post_engaged.send(post, action="liked", actor=account, who=f"a:{account.id}")
     notifications.notify(post.author, "like", account, post.id)
     _counts_event(post_id)
     pagecache.viewer_changed(account.id)
@@ -110,6 +111,9 @@ def _published(comment: Comment, post_author: object, author: Account, data: dic
     from feed import live_events
 
     _bump(comment.post, "comment", 1)
+    post = Post.objects(id=comment.post).first()
+    if post is not None:
+        signals.post_engaged.send(post, action="commented", actor=author, who=f"a:{author.id}")
     notifications.notify(post_author, "comment", author, comment.post)
     live_events.comment_added(str(comment.post), data)
     _counts_event(str(comment.post))
@@ -183,6 +187,7 @@ def view(post_id: str, viewer: Account | None, device_id: str | None) -> None:
     pipe.execute()
     if added:
         _counts_event(post_id)
+        signals.post_engaged.send(post, action="viewed", actor=viewer, who=who)
 
 
 def flush_views() -> int:

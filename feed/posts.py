@@ -412,3 +412,6 @@ def click_product(post_id: str, index: int, viewer: Account | None) -> None:
     if not 0 <= index < len(post.products):
         raise ApiError(404, "not_found", "no such product")
     Post.objects(id=post.id).update_one(**{f"inc__products__{index}__clicks": 1})
+    if viewer is not None:
+        signals.post_engaged.send(post, action="clicked_product", actor=viewer,
+                                  who=f"a:{viewer.id}")

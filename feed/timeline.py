@@ -245,6 +245,20 @@ def account_posts(author: Account, viewer: Account | None, limit: int,
                                               else {"status": "published"}))
     if kind:
         query = query.filter(kind=kind)
+    return query_page(query, viewer, limit, cursor)
+
+
+def tagged_posts(tag: str, viewer: Account | None, limit: int,
+                 cursor: str | None = None) -> dict[str, Any]:
+    """Published posts with this tag, newest first, as this viewer may see them."""
+    return query_page(Post.objects(tags=tag, status="published"), viewer, limit, cursor)
+
+
+def query_page(query: Any, viewer: Account | None, limit: int,
+               cursor: str | None = None) -> dict[str, Any]:
+    """One page of a MongoDB query of posts, newest first, through the one visibility rule
+    (hidden posts are skipped and the page filled from further rows)."""
+    upper, _ = _bounds(cursor, None)
     items: list[dict] = []
     more = False
     while len(items) <= limit:

@@ -137,6 +137,20 @@ def post_page(username: str, post_id: str):
                   comments=comments, campaign=campaign)
 
 
+@bp.get("/t/<tag>")
+def tag_page(tag: str):
+    """Posts with a tag (``GET /tags/{tag}/posts`` as a page): tags on every card link here."""
+    found = posts.normalize_tags([tag[:41]])
+    if not found or len(found[0]) > 40:
+        return not_found("没有这个标签。")
+    try:
+        page = timeline.tagged_posts(found[0], current_account(), POSTS_PER_PAGE,
+                                     request.args.get("cursor") or None)
+    except ApiError:  # a cursor we did not make: start from the top
+        page = timeline.tagged_posts(found[0], current_account(), POSTS_PER_PAGE, None)
+    return render("tag.html", tag=found[0], posts=page["items"], next_cursor=page["next_cursor"])
+
+
 @bp.get("/c/<campaign_id>")
 def campaign_page(campaign_id: str):
     viewer = current_account()

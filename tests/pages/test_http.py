@@ -177,3 +177,22 @@ def test_follow_button_and_login_rate_limit(app, make_account):
         assert other.status_code == 401
     finally:
         app.config.update(RATELIMIT_LOGIN_USER=None, RATELIMIT_SCALE=saved)
+
+
+def test_tags_link_to_their_tag_page(server, make_account, http):
+    brand = make_account("merchant")
+    she = make_account("fan", profile={"gender": "female", "interests": []})
+    post = http.post(http.base + "/posts", json={"kind": "post", "text": "新款", "tags": ["穿搭"]},
+                     headers=brand.headers).json()
+    hidden = http.post(http.base + "/posts", headers=brand.headers, json={
+        "kind": "post", "text": "女生专属", "tags": ["穿搭"], "audience": {"gender": "female"}}).json()
+    account_page = requests.get(f"{server.url}/m/{brand.username}").text
+    assert 'href="/t/%E7%A9%BF%E6%90%AD"' in account_page  # the card's tag is a link
+    post_page = requests.get(f"{server.url}/m/{brand.username}/p/{post['id']}").text
+    assert 'href="/t/%E7%A9%BF%E6%90%AD"' in post_page
+    r = requests.get(f"{server.url}/t/%E7%A9%BF%E6%90%AD")
+    assert r.status_code == 200 and "#穿搭" in r.text
+    assert f'data-post-id="{post["id"]}"' in r.text and hidden["id"] not in r.text
+    mine = requests.get(f"{server.url}/t/穿搭", headers=she.headers).text
+    assert f'data-post-id="{hidden["id"]}"' in mine
+    assert requests.get(f"{server.url}/t/{'x' * 60}").status_code == 404
