@@ -32,6 +32,8 @@ def _components(spec: dict) -> None:
         headers[name] = {"description": text, "schema": {"type": kind}}
     headers["Retry-After"] = {"description": "seconds to wait before retrying",
                               "schema": {"type": "integer"}}
+    headers["ETag"] = {"description": "the answer's version: send it back in `If-None-Match`",
+                       "schema": {"type": "string"}}
     spec["components"].setdefault("responses", {})["RateLimited"] = {
         "description": "`rate_limited`: too many requests; retry after `Retry-After` seconds",
         "headers": {"Retry-After": {"$ref": "#/components/headers/Retry-After"},
@@ -39,6 +41,16 @@ def _components(spec: dict) -> None:
                        for name in RATE_LIMIT_HEADERS}},
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
+
+
+def _etags(spec: dict) -> None:
+    """Operations that answer 304 tag their 200s."""
+    for ops in spec.get("paths", {}).values():
+        for op in ops.values():
+            responses = op.get("responses", {}) if isinstance(op, dict) else {}
+            if "304" in responses and "200" in responses:
+                responses["200"].setdefault("headers", {})["ETag"] = {
+                    "$ref": "#/components/headers/ETag"}
 
 
 def _limit_text(group: str, limits: dict[str, str]) -> str:
@@ -89,5 +101,6 @@ def finish(spec: dict[str, Any], app: Flask, group_of: Callable,
     """
     done = copy.deepcopy(spec)
     _components(done)
+    _etags(done)
     _rate_limits(done, app, group_of, limits_of)
     return done

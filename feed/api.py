@@ -2,11 +2,13 @@
 
 from flask import current_app, g, jsonify, request
 
+from app import etags
 from app.accounts import service as accounts
 from app.accounts.schemas import AccountPageSchema
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.errors import ApiError
+from app.etags import etagged
 from app.idempotency import idempotent
 from app.pagination import PageArgs, newest_first
 from feed import (
@@ -174,6 +176,7 @@ def my_scheduled(args):
 
 @bp.get("/posts/<string:post_id>")
 @auth_optional
+@etagged
 @bp.response(200, PostSchema)
 def get_post(post_id):
     viewer = current_account()
@@ -228,6 +231,7 @@ def unlike(post_id):
 
 @bp.get("/posts/<string:post_id>/comments")
 @auth_optional
+@etagged
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, CommentPageSchema)
 def comments(args, post_id):
@@ -264,13 +268,15 @@ def view(post_id):
 
 @bp.get("/feed/home")
 @auth_required(prefetch=pagecache.prefetch)
+@etagged
 @bp.arguments(FeedArgs, location="query")
 @bp.response(200, FeedPageSchema)
 def home(args):
     # hot path: ready JSON in the contract's shape, so skip the schema's dump (it only documents)
-    body = pagecache.home_json(g.account, args["limit"], args["cursor"], args["after"],
-                               g.prefetched)
-    return current_app.response_class(body, mimetype="application/json")
+    body, etag = pagecache.home_page(g.account, args["limit"], args["cursor"], args["after"],
+                                     g.prefetched)
+    response = current_app.response_class(body, mimetype="application/json")
+    return etags.tag(response, etag) if etag else response  # later pages: hashed by @etagged
 
 
 @bp.get("/channels/<any(influencers, headlines, videos):name>")

@@ -28,7 +28,7 @@ from typing import Any
 
 from flask import current_app, request
 
-from app import jsonio
+from app import etags, jsonio
 from app.extensions import redis_client
 from app.pagination import DEFAULT_LIMIT
 from feed import cache, timeline
@@ -94,10 +94,10 @@ def on_account_changed(account: Any, **_: Any) -> None:
 # viewer's version and the timeline's newest entry, size and remaining life. The reply
 # names the page it read (a prefetch guessed the page size from the raw query).
 _KEPT = """
-local page = redis.call('HMGET', KEYS[1], 'body', 'stamp', 'built')
+local page = redis.call('HMGET', KEYS[1], 'body', 'stamp', 'built', 'etag')
 local head = redis.call('ZREVRANGE', KEYS[3], 0, 0)[1] or false
 return {KEYS[1], page[1], page[2], page[3], redis.call('GET', KEYS[2]),
-        redis.call('TTL', KEYS[3]), head, redis.call('ZCARD', KEYS[3])}
+        redis.call('TTL', KEYS[3]), head, redis.call('ZCARD', KEYS[3]), page[4]}
 """
 # A kept page served keeps the timeline alive; renewing its expiry at most this often
 # spares Redis a write (replicated, logged) on every read.
@@ -123,33 +123,44 @@ def prefetch(pipe: Any, viewer_id: str) -> None:
 
 def home_json(viewer: Any, limit: int, cursor: str | None = None, after: str | None = None,
               prefetched: list | None = None) -> str:
-    """The home feed page as JSON text: the kept first page when nothing it shows changed.
+    """The home feed page as JSON text (see ``home_page``)."""
+    return home_page(viewer, limit, cursor, after, prefetched)[0]
+
+
+def home_page(viewer: Any, limit: int, cursor: str | None = None, after: str | None = None,
+              prefetched: list | None = None) -> tuple[str, str | None]:
+    """The home feed page as JSON text, and for the first page its ETag: the kept first
+    page (tagged once, when built) when nothing it shows changed.
 
     ``prefetched``: the replies of ``prefetch`` when the request's authentication read them.
     """
     seconds = current_app.config["FEED_PAGE_SECONDS"]
-    if cursor or after or seconds <= 0:
-        return jsonio.dumps(timeline.home(viewer, limit, cursor, after))
+    if cursor or after:
+        return jsonio.dumps(timeline.home(viewer, limit, cursor, after)), None
+    if seconds <= 0:
+        page = jsonio.dumps(timeline.home(viewer, limit))
+        return page, etags.digest(page)
     key = page_key(viewer.id, limit)
     if not prefetched or prefetched[0][0] != key:
         pipe = redis_client.pipeline(transaction=False)
         _queue_reads(pipe, viewer.id, limit)
         prefetched = pipe.execute()
-    (_, body, stamp, built, version, ttl, head, size), (posts, pulled) = prefetched
+    (_, body, stamp, built, version, ttl, head, size, etag), (posts, pulled) = prefetched
     own = f"{posts}|{version}|{head or '-'}|{size}"
     now = time.time()
     if body is not None and ttl != -2 and stamp in (own, f"{own}|{pulled}"):
         if ttl < timeline.active_seconds() - RENEW_SECONDS:
             redis_client.expire(cache.timeline_key(viewer.id), timeline.active_seconds())
         if now - float(built or 0) < seconds or not cache.claim(key, REBUILD_SECONDS):
-            return body
+            return body, etag or etags.digest(body)
     pulls: list[str] = []
     page = jsonio.dumps(timeline.home(viewer, limit, pulled=pulls))
+    etag = etags.digest(page)
     pipe = redis_client.pipeline(transaction=False)
     pipe.hset(key, mapping={"body": page, "stamp": f"{own}|{pulled}" if pulls else own,
-                            "built": now})
+                            "built": now, "etag": etag})
     pipe.expire(key, seconds + REBUILD_SECONDS)
     pipe.delete(cache.claim_key(key))
     pipe.execute()
-    return page
+    return page, etag
 

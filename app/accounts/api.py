@@ -14,6 +14,7 @@ from app.accounts.schemas import (
 )
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
+from app.etags import etagged
 from media import service as media
 from moderation.ratelimits import limit, remember_sign_in
 
@@ -56,6 +57,7 @@ def change_password(data):
 
 @bp.get("/accounts/me")
 @auth_required()
+@etagged
 @bp.response(200, AccountSchema)
 def me():
     return service.account_json(g.account, private=True)
@@ -82,6 +84,7 @@ def delete_me(data):
 
 @bp.get("/accounts/<string:ref>")
 @auth_optional
+@etagged
 @bp.response(200, AccountSchema)
 def get_account(ref):
     viewer = current_account()
