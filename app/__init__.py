@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import Config
 from app.errors import ApiError, retry_after_only_when_meant
 from app.jsonio import OrjsonProvider
+from app.urls import absolutize
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ def _init_extensions(app: Flask) -> None:
     app.config["RATELIMIT_SWALLOW_ERRORS"] = True
     # registered before the limiter's own: after-request hooks run last-registered first
     app.after_request(retry_after_only_when_meant)
+    app.after_request(absolutize)
     limiter.init_app(app)
     socketio.init_app(
         app,

@@ -66,6 +66,9 @@ class Config:
         self.S3_PREFIX = _env("S3_PREFIX", "")
         self.S3_ENDPOINT_URL = _env("S3_ENDPOINT_URL")
         self.S3_PUBLIC_BASE_URL = _env("S3_PUBLIC_BASE_URL")
+        # The address clients reach the app at (https://api.example.com): URLs in bodies are
+        # built on it. Unset: the request's own address (app/urls.py).
+        self.PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL")
         self.MEDIA_DIR = _env("MEDIA_DIR", str(var / "media"))
         self.SEARCH_DIR = _env("SEARCH_DIR", str(var / "search"))
         self.UPLOAD_DIR = _env("UPLOAD_DIR", str(var / "uploads"))

@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from app.urls import public_base
+
 
 def digest(body: bytes | str) -> str:
     """The tag of a body: 128 bits of BLAKE2b, enough to tell any two bodies apart."""
@@ -33,8 +35,9 @@ def tag(response: Response, etag: str) -> Response:
 def _conditional(response: Response) -> Response:
     if response.status_code != 200:
         return response
-    if response.get_etag()[0] is None:
-        response.set_etag(digest(response.get_data()))
+    # the body's URLs are built on the public base (app/urls.py): so is its tag
+    own = response.get_etag()[0] or digest(response.get_data())
+    response.set_etag(digest(f"{own}|{public_base()}"))
     response.vary.add("Authorization")
     if response.get_etag()[0] in request.if_none_match:
         not_modified = Response(status=304)

@@ -16,6 +16,7 @@ from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.errors import ApiError
 from app.idempotency import idempotent
+from app.urls import absolute
 from media import service
 from media.intake import IntakeError, receive_multipart
 from media.tus import (
@@ -207,7 +208,7 @@ def tus_create():
         metadata = parse_metadata(request.headers.get("Upload-Metadata"))
         upload = store.create(str(g.account.id), int(raw), metadata,
                               int(current_app.config["MEDIA_MAX_BYTES"]))
-        headers = {"Location": url_for("media.tus_upload", upload_id=upload.id),
+        headers = {"Location": absolute(url_for("media.tus_upload", upload_id=upload.id)),
                    "Upload-Expires": _expires(upload)}
         if request.mimetype == "application/offset+octet-stream" and request.content_length:
             checksum = parse_checksum(request.headers.get("Upload-Checksum"))

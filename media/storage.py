@@ -264,6 +264,8 @@ def storage_from_config(config: dict | object) -> LocalStorage | S3Storage:
     """The backend the config selects: S3 when ``S3_BUCKET`` is set, else ``MEDIA_DIR``."""
     get = config.get if isinstance(config, dict) else (lambda k, d=None: getattr(config, k, d))
     base = get("MEDIA_URL_PATH") or "/media-files"
+    if base.startswith("/") and get("PUBLIC_BASE_URL"):  # absolute URLs (app/urls.py)
+        base = get("PUBLIC_BASE_URL").rstrip("/") + base
     if get("S3_BUCKET"):
         return S3Storage(
             bucket=get("S3_BUCKET"), prefix=get("S3_PREFIX") or "",

@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -25,6 +26,14 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {predicate}")
         time.sleep(interval)
+
+
+def on_server(server_url: str, url: str) -> str:
+    """An absolute URL from a body, fetched from ``server_url`` (bodies built for the Flask
+    test client name its ``localhost``)."""
+    parts = urlsplit(url)
+    assert parts.scheme in ("http", "https") and parts.netloc, f"not absolute: {url}"
+    return server_url + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 @dataclass

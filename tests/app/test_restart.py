@@ -14,7 +14,7 @@ import requests
 from PIL import Image
 
 from tests.servers.fanhub import MAKE_RUN, Process
-from tests.support import wait_for
+from tests.support import on_server, wait_for
 
 API = "/api/v1"
 
@@ -81,7 +81,7 @@ def _read_back(api: Api, written: dict) -> dict:
     fan, fan_token = written["fan"]
     post = api.call("GET", f"/posts/{written['post']}", fan_token)
     media = api.call("GET", f"/media/{written['media']}", fan_token)
-    image = requests.get(api.server.url + media["url"], timeout=10)
+    image = requests.get(on_server(api.server.url, media["url"]), timeout=10)
     notifications = api.call("GET", "/notifications", brand_token)
     login = api.call("POST", "/auth/token", json={"username": "restartfan", "password": "a long password"})
     return {

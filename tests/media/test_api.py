@@ -12,7 +12,7 @@ import socketio
 from PIL import Image
 
 from app import signals
-from tests.support import wait_for
+from tests.support import on_server, wait_for
 
 API = "/api/v1"
 
@@ -76,19 +76,19 @@ def test_video_upload_over_http_to_ready_with_live_events(app, server, client, m
     # anyone may see it now, and fetch every file it names from the app
     public = client.get(f"{API}/media/{media['id']}").get_json()
     assert public["hls_url"] == done["hls_url"]
-    master = requests.get(server.url + public["hls_url"], timeout=10)
+    master = requests.get(on_server(server.url, public["hls_url"]), timeout=10)
     assert master.status_code == 200
     assert master.headers["Content-Type"].startswith("application/vnd.apple.mpegurl")
     variant = [ln for ln in master.text.splitlines() if ln and not ln.startswith("#")][0]
-    base = public["hls_url"].rsplit("/", 1)[0]
-    playlist = requests.get(f"{server.url}{base}/{variant}", timeout=10).text
+    base = on_server(server.url, public["hls_url"]).rsplit("/", 1)[0]
+    playlist = requests.get(f"{base}/{variant}", timeout=10).text
     segment = [ln for ln in playlist.splitlines() if ln and not ln.startswith("#")][0]
-    seg = requests.get(f"{server.url}{base}/{variant.rsplit('/', 1)[0]}/{segment}", timeout=10)
+    seg = requests.get(f"{base}/{variant.rsplit('/', 1)[0]}/{segment}", timeout=10)
     assert seg.status_code == 200 and seg.content[:1] == b"G"  # MPEG-TS sync byte
-    mp4 = requests.get(server.url + public["renditions"][0]["url"],
+    mp4 = requests.get(on_server(server.url, public["renditions"][0]["url"]),
                        headers={"Range": "bytes=0-99"}, timeout=10)
     assert mp4.status_code == 206 and len(mp4.content) == 100
-    poster = requests.get(server.url + public["poster_url"], timeout=10)
+    poster = requests.get(on_server(server.url, public["poster_url"]), timeout=10)
     assert poster.content[:3] == b"\xff\xd8\xff"
 
 
@@ -176,10 +176,10 @@ def test_image_upload_is_ready_at_once_without_metadata(app, server, client, mak
     media = response.get_json()
     assert (media["type"], media["status"], media["width"], media["height"]) == (
         "image", "ready", 640, 480)
-    image = requests.get(server.url + media["url"], timeout=10)
+    image = requests.get(on_server(server.url, media["url"]), timeout=10)
     assert image.headers["Content-Type"] == "image/jpeg"
     assert b"PhoneMaker" not in image.content and b"Exif" not in image.content
-    thumb = Image.open(io.BytesIO(requests.get(server.url + media["thumbnail_url"],
+    thumb = Image.open(io.BytesIO(requests.get(on_server(server.url, media["thumbnail_url"]),
                                                timeout=10).content))
     assert max(thumb.size) <= 320
     broken = client.post(f"{API}/media", headers=owner.headers,

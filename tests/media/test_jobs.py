@@ -6,6 +6,7 @@ import shutil
 import socket
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -19,7 +20,7 @@ from media.models import Media
 from media.storage import S3Storage
 from media.tasks import process_media
 from tests.media.conftest import S3_CREDENTIALS
-from tests.support import wait_for
+from tests.support import on_server, wait_for
 
 
 def _stored_media(app, owner_id, src: Path, tmp_path: Path) -> str:
@@ -116,11 +117,11 @@ def test_s3_backend_end_to_end_with_presigned_hls(app, server, client, make_acco
     assert all(k.startswith("fanhub/") for k in keys)
     assert any(k.endswith("/original.mp4") for k in keys)
     # the master goes through the app; its variant playlist comes back with presigned segments
-    assert done["hls_url"].startswith("/media-files/")
-    master = requests.get(server.url + done["hls_url"], timeout=10).text
+    assert urlsplit(done["hls_url"]).path.startswith("/media-files/")
+    master = requests.get(on_server(server.url, done["hls_url"]), timeout=10).text
     variant = [ln for ln in master.splitlines() if ln and not ln.startswith("#")][0]
-    base = done["hls_url"].rsplit("/", 1)[0]
-    playlist = requests.get(f"{server.url}{base}/{variant}", timeout=10).text
+    base = on_server(server.url, done["hls_url"]).rsplit("/", 1)[0]
+    playlist = requests.get(f"{base}/{variant}", timeout=10).text
     segment_url = [ln for ln in playlist.splitlines() if ln and not ln.startswith("#")][0]
     assert segment_url.startswith(s3_endpoint) and "Signature" in segment_url
     assert requests.get(segment_url, timeout=10).content[:1] == b"G"

@@ -13,7 +13,7 @@ import requests
 from tusclient import client as tus_client
 
 from media.tus import UploadStore
-from tests.support import wait_for
+from tests.support import on_server, wait_for
 
 API = "/api/v1"
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -23,7 +23,7 @@ def _create(server, actor, length, metadata="filename YS5tcDQ="):
     response = requests.post(f"{server.url}{API}/uploads", timeout=10, headers={
         **actor.headers, **TUS, "Upload-Length": str(length), "Upload-Metadata": metadata})
     assert response.status_code == 201, response.text
-    return server.url + response.headers["Location"]
+    return on_server(server.url, response.headers["Location"])
 
 
 def _head(url, actor):

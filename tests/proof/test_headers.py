@@ -14,6 +14,8 @@ import pytest
 import requests
 from PIL import Image
 
+from tests.support import on_server
+
 
 def test_the_api_and_media_files_send_nosniff(server, http, make_account):
     owner = make_account("influencer")
@@ -29,7 +31,7 @@ def test_the_api_and_media_files_send_nosniff(server, http, make_account):
             http.get(http.base + "/accounts/me"),                       # 401
             http.post(http.base + "/posts", headers=owner.headers, data="{"),  # 400
             requests.get(server.url + "/api/openapi.json"),
-            requests.get(server.url + media["url"], headers=owner.headers),
+            requests.get(on_server(server.url, media["url"]), headers=owner.headers),
             requests.get(server.url + "/media-files/media/nope/x.png"),
             requests.get(server.url + "/static/vendor/swagger-ui/swagger-ui-bundle.js")):
         assert response.headers.get("X-Content-Type-Options") == "nosniff", response.url
