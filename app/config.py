@@ -107,7 +107,14 @@ class Config:
                                         if o.strip()]
         self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 500 * 1024 * 1024)
-        self.MEDIA_MAX_SECONDS = _int("MEDIA_MAX_SECONDS", 600)
+        self.MEDIA_MAX_SECONDS = _int("MEDIA_MAX_SECONDS", 600)  # measured while decoding
+        # Video frames: the probe's limit and every decoded frame's (media/probe.py).
+        self.MEDIA_MAX_SIDE = _int("MEDIA_MAX_SIDE", 4096)
+        self.MEDIA_MAX_PIXELS = _int("MEDIA_MAX_PIXELS", 3840 * 2160)
+        # Address space of each ffmpeg / ffprobe child (prlimit RLIMIT_AS). A 4K source with
+        # 4 threads needs ~1.5 GB of address space (~0.5 GB resident).
+        self.MEDIA_FFMPEG_MEMORY_MB = _int("MEDIA_FFMPEG_MEMORY_MB", 3072)
+        self.MEDIA_FFPROBE_MEMORY_MB = _int("MEDIA_FFPROBE_MEMORY_MB", 1024)
         # Idempotency-Key: how long an answer is kept for replay, and how long a request's
         # claim stands if its process dies mid-request (uploads can take minutes).
         self.IDEMPOTENCY_TTL_SECONDS = _int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)

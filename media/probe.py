@@ -10,7 +10,9 @@ the contract's error codes.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -20,6 +22,13 @@ PROTOCOL_WHITELIST = "file"
 # Demuxers an upload may use (names as ffmpeg knows them; mov covers mp4/m4v/3gp/3g2).
 FORMAT_WHITELIST = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,avi"
 PROBE_TIMEOUT = 60
+PROBE_MEMORY_BYTES = 1 << 30  # MEDIA_FFPROBE_MEMORY_MB
+# Decoders get a frame-size cap (``-max_pixels``): the probe's limit plus the stride padding
+# libavcodec adds (widths are aligned up to 64 before the check).
+DECODE_ALIGN = 64
+TOO_MANY_PIXELS = "exceeds specified max pixel count"
+
+log = logging.getLogger(__name__)
 
 
 class MediaRejected(Exception):
@@ -38,6 +47,13 @@ class Limits:
     max_seconds: float = 600
     max_side: int = 4096
     max_pixels: int = 8_294_400  # 8.3 MP, i.e. 3840x2160
+    probe_memory_bytes: int = PROBE_MEMORY_BYTES
+
+    @property
+    def decode_max_pixels(self) -> int:
+        """What a decoder may allocate per frame: a bigger frame (a size change mid-stream)
+        is a decoding error, not 838 MB of 8K frames."""
+        return self.max_pixels + DECODE_ALIGN * self.max_side
 
 
 @dataclass
@@ -122,19 +138,43 @@ def _rotation(stream: dict) -> int:
     return int(tag) % 360 if tag and tag.lstrip("-").isdigit() else 0
 
 
+def memory_bounded(cmd: list[str], memory_bytes: int | None) -> list[str]:
+    """``cmd`` under an address-space limit (util-linux ``prlimit``, RLIMIT_AS): a hostile
+    file makes the child fail its allocations instead of taking the machine's memory.
+
+    ``prlimit`` rather than ``preexec_fn``: forking a threaded server to run Python in the
+    child can deadlock.
+    """
+    if not memory_bytes:
+        return cmd
+    if shutil.which("prlimit") is None:
+        log.warning("prlimit is not installed: %s runs without a memory limit", cmd[0])
+        return cmd
+    return ["prlimit", f"--as={int(memory_bytes)}", "--", *cmd]
+
+
 def ffprobe_json(path: str | os.PathLike, demuxer: str, args: list[str],
-                 ffprobe: str = "ffprobe", timeout: float = PROBE_TIMEOUT) -> dict:
-    """Run ffprobe on exactly one local file with the whitelists; JSON out."""
+                 ffprobe: str = "ffprobe", timeout: float = PROBE_TIMEOUT,
+                 limits: Limits | None = None) -> dict:
+    """Run ffprobe on exactly one local file with the whitelists and the limits; JSON out."""
+    limits = limits or Limits()
     cmd = [ffprobe, "-v", "error", "-protocol_whitelist", PROTOCOL_WHITELIST,
-           "-format_whitelist", FORMAT_WHITELIST, "-f", demuxer, *args,
-           "-print_format", "json", f"file:{Path(path).resolve()}"]
+           "-format_whitelist", FORMAT_WHITELIST, "-max_pixels", str(limits.decode_max_pixels),
+           "-f", demuxer, *args, "-print_format", "json", f"file:{Path(path).resolve()}"]
     try:
-        proc = subprocess.run(cmd, capture_output=True, timeout=timeout, check=False,
+        proc = subprocess.run(memory_bounded(cmd, limits.probe_memory_bytes),
+                              capture_output=True, timeout=timeout, check=False,
                               stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         raise MediaRejected("corrupt", "the file could not be read in time") from None
+    stderr = proc.stderr.decode(errors="replace")
+    if TOO_MANY_PIXELS in stderr:
+        raise MediaRejected("too_large", "a frame is above the "
+                            f"{limits.max_pixels / 1e6:.1f} MP limit")
     if proc.returncode != 0:
-        detail = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        detail = stderr.strip().splitlines()[-1:] or [""]
+        if "Cannot allocate memory" in stderr or proc.returncode < 0:
+            raise MediaRejected("too_large", "the file needs more memory to read than allowed")
         raise MediaRejected("corrupt", f"the file could not be read ({detail[0][-200:]})")
     try:
         return json.loads(proc.stdout or b"{}")
@@ -142,10 +182,12 @@ def ffprobe_json(path: str | os.PathLike, demuxer: str, args: list[str],
         raise MediaRejected("corrupt", "the file could not be read") from None
 
 
-def _packet_duration(path: str | os.PathLike, demuxer: str, ffprobe: str) -> float:
+def _packet_duration(path: str | os.PathLike, demuxer: str, ffprobe: str,
+                     limits: Limits) -> float:
     """Duration from the last video packet, for containers that do not state one (WebM)."""
     data = ffprobe_json(path, demuxer, ["-select_streams", "v:0", "-show_entries",
-                                        "packet=pts_time,duration_time"], ffprobe)
+                                        "packet=pts_time,duration_time"], ffprobe,
+                        limits=limits)
     end = 0.0
     for packet in data.get("packets", []):
         try:
@@ -166,7 +208,8 @@ def probe(path: str | os.PathLike, limits: Limits = Limits(),
     if kind is None or kind[0] != "video":
         raise MediaRejected("unsupported_format", "not a supported video container")
     demuxer = kind[1]
-    data = ffprobe_json(path, demuxer, ["-show_format", "-show_streams"], ffprobe)
+    data = ffprobe_json(path, demuxer, ["-show_format", "-show_streams"], ffprobe,
+                        limits=limits)
     streams = data.get("streams") or []
     videos = [s for s in streams if s.get("codec_type") == "video"
               and not (s.get("disposition") or {}).get("attached_pic")]
@@ -205,7 +248,7 @@ def probe(path: str | os.PathLike, limits: Limits = Limits(),
         if duration > 0:
             break
     if duration <= 0:
-        duration = _packet_duration(path, demuxer, ffprobe)
+        duration = _packet_duration(path, demuxer, ffprobe, limits)
     if duration <= 0:
         raise MediaRejected("corrupt", "the video has no duration")
     if duration > limits.max_seconds:

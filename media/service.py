@@ -67,7 +67,11 @@ def incoming_dir() -> Path:
 
 
 def limits() -> Limits:
-    return Limits(max_seconds=float(current_app.config["MEDIA_MAX_SECONDS"]))
+    config = current_app.config
+    return Limits(max_seconds=float(config["MEDIA_MAX_SECONDS"]),
+                  max_side=int(config["MEDIA_MAX_SIDE"]),
+                  max_pixels=int(config["MEDIA_MAX_PIXELS"]),
+                  probe_memory_bytes=int(config["MEDIA_FFPROBE_MEMORY_MB"]) << 20)
 
 
 def transcode_options() -> Options:
@@ -80,6 +84,8 @@ def transcode_options() -> Options:
         nice=int(_setting("MEDIA_FFMPEG_NICE", defaults.nice)),
         timeout=float(_setting("MEDIA_TRANSCODE_TIMEOUT", defaults.timeout)),
         max_seconds=float(current_app.config["MEDIA_MAX_SECONDS"]),
+        max_pixels=limits().decode_max_pixels,
+        memory_bytes=int(current_app.config["MEDIA_FFMPEG_MEMORY_MB"]) << 20,
     )
 
 

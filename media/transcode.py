@@ -8,8 +8,14 @@ encoded packets are written twice by the ``tee`` muxer: a faststart MP4 and an H
 Audio is encoded once (or copied when already AAC) and shared by every output.
 
 A top rung whose source already meets the output rules is stream-copied instead of
-re-encoded (passthrough). ffmpeg runs under ``nice`` with capped threads and our own hard
-time limit; progress comes from ``-progress``.
+re-encoded (passthrough). ffmpeg runs under ``nice`` with capped threads, an address-space
+limit (``prlimit``) and our own hard time limit; progress comes from ``-progress``.
+
+What the probe saw is not trusted while decoding: the decoder refuses frames above the pixel
+limit (``-max_pixels``), the filter graph is not rebuilt when the frame size changes
+mid-stream (``-reinit_filter 0``; ffmpeg's warning about it ends the run), and the duration
+is measured from the decoded output: past ``max_seconds`` the run stops as ``too_long``
+whatever the container's header claimed.
 """
 
 from __future__ import annotations
@@ -28,7 +34,25 @@ from pathlib import Path
 
 import ffmpeg
 
-from media.probe import FORMAT_WHITELIST, PROTOCOL_WHITELIST, VideoInfo, keyframe_times
+from media.probe import (
+    FORMAT_WHITELIST,
+    PROTOCOL_WHITELIST,
+    TOO_MANY_PIXELS,
+    Limits,
+    VideoInfo,
+    keyframe_times,
+    memory_bounded,
+)
+
+# Seconds of output past ``max_seconds`` tolerated (frame rounding) before ``too_long``.
+DURATION_SLACK = 0.5
+# Lines of ffmpeg's stderr that end a run at once, with the contract's error code.
+FRAME_SIZE_CHANGED = "Changing video frame properties on the fly"
+_FATAL_LINES = (
+    (TOO_MANY_PIXELS, "too_large", "the frame size grows mid-stream above the pixel limit"),
+    (FRAME_SIZE_CHANGED, "unsupported_format", "the frame size changes mid-stream"),
+    ("Cannot allocate memory", "too_large", "decoding needs more memory than allowed"),
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +91,8 @@ class Options:
     top_scaler: str = "bicubic"  # source -> first encoded rung
     scaler: str = "bicubic"  # each lower rung from the rung above it ("bilinear": cheaper, softer)
     cascade: bool = True  # False: every rung scaled from the source (for the benchmark)
+    max_pixels: int = Limits().decode_max_pixels  # per decoded frame (-max_pixels)
+    memory_bytes: int = 3 << 30  # ffmpeg's address space (MEDIA_FFMPEG_MEMORY_MB)
 
 
 @dataclass
@@ -256,6 +282,7 @@ def build_command(info: VideoInfo, rungs: list[PlannedRung], options: Options) -
         f"file:{Path(info.path).resolve()}", f=info.demuxer,
         protocol_whitelist=PROTOCOL_WHITELIST, format_whitelist=FORMAT_WHITELIST,
         threads=options.threads, t=f"{options.max_seconds + 1:g}",
+        max_pixels=str(options.max_pixels), reinit_filter="0",
     )
     video = inp["v:0"]
     if info.hdr:
@@ -319,7 +346,7 @@ def build_command(info: VideoInfo, rungs: list[PlannedRung], options: Options) -
               .output("poster.jpg", map_metadata="-1",
                       **{"frames:v": "1", "update": "1", "q:v": "3"}))
     graph = ffmpeg.merge_outputs(tee, poster).global_args(
-        "-nostdin", "-hide_banner", "-loglevel", "error", "-nostats", "-progress", "pipe:1",
+        "-nostdin", "-hide_banner", "-loglevel", "warning", "-nostats", "-progress", "pipe:1",
         "-xerror", "-filter_complex_threads", str(options.threads),
     )
     return graph.compile(cmd=options.ffmpeg, overwrite_output=True)
@@ -327,30 +354,52 @@ def build_command(info: VideoInfo, rungs: list[PlannedRung], options: Options) -
 
 def run_ffmpeg(args: list[str], cwd: str | os.PathLike, timeout: float, nice: int,
                duration: float | None = None,
-               on_progress: Callable[[float], None] | None = None) -> None:
-    """Run ffmpeg (under ``nice``) with a hard time limit; progress as a fraction 0..1.
+               on_progress: Callable[[float], None] | None = None,
+               max_seconds: float | None = None, memory_bytes: int | None = None) -> None:
+    """Run ffmpeg (under ``nice`` and ``memory_bytes``) with a hard time limit; progress as a
+    fraction 0..1.
 
-    The child runs in its own process group, killed whole when the limit passes; stdout
-    carries ``-progress`` lines, stderr is kept (last 16 KB) for the error message.
+    The child runs in its own process group, killed whole when the limit passes, when the
+    decoded output passes ``max_seconds`` (``too_long``) or when stderr says the stream
+    changed under us (``_FATAL_LINES``); stdout carries ``-progress`` lines, stderr is kept
+    (last 64 lines) for the error message.
     """
-    cmd = list(args)
+    cmd = memory_bounded(list(args), memory_bytes)
     if nice and shutil.which("nice"):
         cmd = ["nice", "-n", str(nice), *cmd]
     proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
     tail: collections.deque[bytes] = collections.deque(maxlen=64)
+    failure: list[TranscodeError] = []
+
+    def stop(code: str, message: str) -> None:
+        if not failure:
+            failure.append(TranscodeError(code, message))
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
     def drain_stderr() -> None:
         for line in proc.stderr:
             tail.append(line)
+            text = line.decode(errors="replace")
+            for needle, code, message in _FATAL_LINES:
+                if needle in text:
+                    stop(code, f"{message} ({text.strip()[-200:]})")
 
     def read_progress() -> None:
         for raw in proc.stdout:
             line = raw.decode(errors="replace").strip()
-            if on_progress and duration and line.startswith("out_time_us="):
-                value = line.split("=", 1)[1]
-                if value.lstrip("-").isdigit():
-                    on_progress(min(1.0, max(0.0, int(value) / 1e6 / duration)))
+            if not line.startswith("out_time_us="):
+                continue
+            value = line.split("=", 1)[1]
+            if not value.lstrip("-").isdigit():
+                continue
+            seconds = int(value) / 1e6
+            if max_seconds and seconds > max_seconds + DURATION_SLACK:
+                stop("too_long", f"the video runs past the {max_seconds:.0f} s limit "
+                     "(measured while decoding)")
+            if on_progress and duration:
+                on_progress(min(1.0, max(0.0, seconds / duration)))
 
     readers = [threading.Thread(target=drain_stderr, daemon=True),
                threading.Thread(target=read_progress, daemon=True)]
@@ -367,6 +416,8 @@ def run_ffmpeg(args: list[str], cwd: str | os.PathLike, timeout: float, nice: in
     finally:
         for reader in readers:
             reader.join(timeout=5)
+    if failure:
+        raise failure[0]
     if proc.returncode in (-signal.SIGKILL, -signal.SIGTERM):
         # killed from outside (not by our time limit): nothing is wrong with the file
         raise Interrupted(f"ffmpeg was killed (signal {-proc.returncode})")
@@ -458,7 +509,8 @@ def transcode(info: VideoInfo, out_dir: str | os.PathLike, options: Options = Op
         (out / "hls" / rung.name).mkdir(parents=True, exist_ok=True)
     try:
         args = build_command(info, rungs, options)
-        run_ffmpeg(args, out, options.timeout, options.nice, info.duration, on_progress)
+        run_ffmpeg(args, out, options.timeout, options.nice, info.duration, on_progress,
+                   max_seconds=options.max_seconds, memory_bytes=options.memory_bytes)
         renditions = []
         for rung in rungs:
             mp4 = out / f"{rung.name}.mp4"
@@ -485,6 +537,9 @@ def transcode(info: VideoInfo, out_dir: str | os.PathLike, options: Options = Op
             raise TranscodeError("corrupt", "no frame could be decoded for the poster")
         duration = float((_stream_info(out / renditions[0].mp4, options.ffprobe)
                           .get("format") or {}).get("duration") or info.duration)
+        if duration > options.max_seconds + DURATION_SLACK:  # what was decoded, not the header
+            raise TranscodeError("too_long", f"the video runs {duration:.0f} s, above the "
+                                 f"{options.max_seconds:.0f} s limit")
         fps = output_fps(info, options.fps_cap)
         master = write_master(out, renditions, fps)
         top = renditions[0]

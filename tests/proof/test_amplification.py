@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support import wait_for
+
 PATHOLOGICAL = ["[", "![", "*[", "[^"]
 
 
@@ -161,3 +163,108 @@ def test_decode_memory_cap_refuses_big_frames_but_jpegs_decode_scaled(http, make
     assert r.status_code == 202, r.text
     media = r.json()
     assert media["status"] == "ready" and (media["width"], media["height"]) == (4096, 2048)
+
+
+# ---------------------------------------------------------------- video decoding
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=300)
+
+
+def _h264(path: Path, size: str, seconds: float) -> Path:
+    """An Annex B H.264 elementary stream (streams of different sizes concatenate)."""
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=10:duration={seconds}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-f", "h264",
+            str(path))
+    return path
+
+
+def _size_switch(folder: Path, name: str, first: str, second: str) -> Path:
+    """An MP4 whose H.264 stream starts ``first`` and switches to ``second`` mid-stream:
+    the header and the probe see only ``first``."""
+    joined = folder / f"{name}.h264"
+    joined.write_bytes(_h264(folder / f"{name}-a.h264", first, 1).read_bytes()
+                       + _h264(folder / f"{name}-b.h264", second, 0.3).read_bytes())
+    out = folder / f"{name}.mp4"
+    _ffmpeg("-f", "h264", "-r", "10", "-i", str(joined), "-c", "copy", str(out))
+    return out
+
+
+def _lying_mkv(folder: Path, seconds: int, claimed: int) -> Path:
+    """A Matroska file of ``seconds`` whose Segment Duration (and DURATION tag) claim
+    ``claimed``: the header is all a probe reads."""
+    real = folder / "long.mkv"
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size=64x64:rate=10:duration={seconds}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(real))
+    data = bytearray(real.read_bytes())
+    at = data.find(b"\x44\x89\x88")  # EBML Duration, an 8-byte float of milliseconds
+    assert at > 0
+    data[at + 3:at + 11] = struct.pack(">d", claimed * 1000.0)
+    tag = f"00:00:{seconds:02d}.000000000".encode()
+    data = data.replace(tag, f"00:00:{claimed:02d}.000000000".encode())
+    out = folder / "lying.mkv"
+    out.write_bytes(bytes(data))
+    return out
+
+
+@pytest.fixture(scope="module")
+def hostile_videos(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("hostile-videos")
+    return {
+        "grows": _size_switch(folder, "grows", "16x16", "4096x4096"),
+        "changes": _size_switch(folder, "changes", "16x16", "64x64"),
+        "lying": _lying_mkv(folder, seconds=8, claimed=1),
+    }
+
+
+def _failed_media(http, owner, path: Path) -> dict:
+    r = _upload(http, owner, path)
+    assert r.status_code == 202, r.text
+    media_id = r.json()["id"]
+
+    def finished():
+        media = http.get(f"{http.base}/media/{media_id}", headers=owner.headers).json()
+        return media if media["status"] != "processing" else None
+
+    return wait_for(finished, timeout=90)
+
+
+@pytest.mark.timeout(180)
+def test_video_whose_frames_grow_mid_stream_fails_too_large(http, make_account,
+                                                            hostile_videos):
+    """16x16 then 4096x4096 (16.8 MP, over the 8.3 MP limit) passes the probe as 16x16; the
+    decoder refuses the first big frame instead of decoding 4K frames."""
+    owner = make_account("fan")
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width,height",
+                            "-of", "csv=p=0", str(hostile_videos["grows"])],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == "16,16"  # what the header says
+    media = _failed_media(http, owner, hostile_videos["grows"])
+    assert media["status"] == "failed", media
+    assert media["error"]["code"] == "too_large" and "mid-stream" in media["error"]["message"]
+
+
+@pytest.mark.timeout(180)
+def test_video_whose_frame_size_changes_mid_stream_fails(http, make_account, hostile_videos):
+    """A change that stays under the pixel limit still fails: the plan was made for 16x16."""
+    owner = make_account("fan")
+    media = _failed_media(http, owner, hostile_videos["changes"])
+    assert media["status"] == "failed", media
+    assert media["error"]["code"] == "unsupported_format"
+    assert "changes mid-stream" in media["error"]["message"]
+
+
+@pytest.mark.timeout(180)
+def test_video_longer_than_its_header_says_fails_too_long(http, make_account, hostile_videos,
+                                                          app, monkeypatch):
+    """An MKV that claims 1 s and holds 8 s, with a 3 s limit: measured while decoding."""
+    monkeypatch.setitem(app.config, "MEDIA_MAX_SECONDS", 3)
+    owner = make_account("fan")
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration",
+                            "-of", "csv=p=0", str(hostile_videos["lying"])],
+                           capture_output=True, text=True, check=True)
+    assert float(probe.stdout) == 1.0  # what the header says
+    media = _failed_media(http, owner, hostile_videos["lying"])
+    assert media["status"] == "failed", media
+    assert media["error"]["code"] == "too_long", media["error"]
