@@ -32,8 +32,17 @@ def _on_account_deleted(account: Any, **_: Any) -> None:
     delete_account_content(account)
 
 
+def _register_schemas(app: Flask) -> None:
+    """Schemas the OpenAPI document refers to by name (the notification list's items)."""
+    from feed.schemas import NotificationGroupSchema, NotificationSchema
+
+    components = app.extensions["api"].spec.components
+    components.schema("Notification", schema=NotificationSchema)
+    components.schema("NotificationGroup", schema=NotificationGroupSchema)
+
+
 def init_app(app: Flask) -> None:
-    from feed import campaigns, channels, pagecache, trends
+    from feed import campaigns, channels, mentions, pagecache, trends
     from feed.cli import demo_cli, feeds_cli
 
     signals.post_saved.connect(channels.on_post_saved, weak=False)
@@ -44,9 +53,11 @@ def init_app(app: Flask) -> None:
     signals.account_changed.connect(pagecache.on_account_changed, weak=False)
     signals.post_saved.connect(campaigns.on_post_saved, weak=False)
     signals.post_saved.connect(trends.on_post_saved, weak=False)
+    signals.post_saved.connect(mentions.on_post_saved, weak=False)
     signals.post_engaged.connect(trends.on_post_engaged, weak=False)
     signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
     signals.account_changed.connect(campaigns.on_account_changed, weak=False)
+    _register_schemas(app)
     app.cli.add_command(feeds_cli)
     app.cli.add_command(demo_cli)
     schedule = app.extensions["celery"].conf.beat_schedule

@@ -33,6 +33,7 @@ from feed.schemas import (
     FollowSchema,
     LikeSchema,
     MarkReadSchema,
+    NotificationArgs,
     NotificationPageSchema,
     PostCreateSchema,
     PostPageSchema,
@@ -245,7 +246,7 @@ def comments(args, post_id):
 @bp.arguments(CommentCreateSchema)
 @bp.response(201, CommentSchema)
 def add_comment(data, post_id):
-    return interactions.add_comment(g.account, post_id, data["text"])
+    return interactions.add_comment(g.account, post_id, data["text"], data.get("reply_to"))
 
 
 @bp.delete("/comments/<string:comment_id>")
@@ -289,9 +290,12 @@ def channel(args, name):
 
 @bp.get("/notifications")
 @auth_required()
-@bp.arguments(PageArgs, location="query")
+@bp.arguments(NotificationArgs, location="query")
 @bp.response(200, NotificationPageSchema)
 def list_notifications(args):
+    """Notifications, newest first; with `grouped=true` grouped by type and post."""
+    if args["grouped"]:
+        return notifications.grouped_page(g.account, args["limit"], args["cursor"])
     return notifications.page(g.account, args["limit"], args["cursor"])
 
 

@@ -19,7 +19,7 @@ from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import newest_first
 from app.times import iso, utcnow
-from feed import cache, graph, hydrate, notifications, pagecache
+from feed import cache, graph, hydrate, mentions, notifications, pagecache
 from feed.models import Comment, DailyViews, Like, Post
 from feed.posts import get_visible
 
@@ -85,17 +85,31 @@ def comment_json(comment: Comment, author: Account | None) -> dict:
         "post_id": str(comment.post),
         "author": accounts.account_json(author) if author else None,
         "text": comment.text,
+        "reply_to": str(comment.reply_to) if comment.reply_to else None,
         "status": comment.status,
         "created_at": iso(comment.created_at),
     }
 
 
-def add_comment(account: Account, post_id: str, text: str) -> dict:
+def _parent(post: Post, reply_to: str | None) -> Comment | None:
+    """The published comment of ``post`` that a new comment answers (400 otherwise)."""
+    if not reply_to:
+        return None
+    parent = Comment.objects(id=reply_to).first() if ObjectId.is_valid(reply_to) else None
+    if parent is None or parent.post != post.id or parent.status != "published":
+        raise ApiError(400, "validation_error", "reply_to must be a comment of this post",
+                       {"reply_to": ["not a comment of this post"]})
+    return parent
+
+
+def add_comment(account: Account, post_id: str, text: str, reply_to: str | None = None) -> dict:
     post = get_visible(post_id, account)
     if str(post.author) in graph.blocked_by(account.id):
         raise ApiError(403, "blocked", "this account has blocked you")
+    parent = _parent(post, reply_to)
     reasons = screening.screen(account, "comment", [text])
     comment = Comment(post=post.id, author=account.id, text=text,
+                      reply_to=parent.id if parent else None,
                       status="pending_review" if reasons else "published")
     comment.save()
     data = comment_json(comment, account)
@@ -114,10 +128,28 @@ def _published(comment: Comment, post_author: object, author: Account, data: dic
     post = Post.objects(id=comment.post).first()
     if post is not None:
         signals.post_engaged.send(post, action="commented", actor=author, who=f"a:{author.id}")
-    notifications.notify(post_author, "comment", author, comment.post)
+    _notify_comment(comment, post_author, author)
     live_events.comment_added(str(comment.post), data)
     _counts_event(str(comment.post))
     pagecache.viewer_changed(author.id)
+
+
+def _notify_comment(comment: Comment, post_author: object, author: Account) -> None:
+    """The answered comment's author hears ``reply``, the post's author ``comment`` (one
+    notification each, ``reply`` first), the names in the text ``mention``."""
+    told: set[str] = set()
+    parent = Comment.objects(id=comment.reply_to).only("author").first() \
+        if comment.reply_to else None
+    if parent is not None:
+        replied = accounts.get(parent.author)
+        if replied is not None and mentions.may_see(comment.post, replied):
+            notifications.notify(replied.id, "reply", author, comment.post, comment_id=comment.id)
+            told.add(str(replied.id))
+    if str(post_author) not in told:
+        notifications.notify(post_author, "comment", author, comment.post)
+        told.add(str(post_author))
+    mentions.notify_mentions(author, comment.post, [comment.text], comment_id=comment.id,
+                             skip=told)
 
 
 def set_comment_status(comment: Comment, status: str) -> Comment:

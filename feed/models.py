@@ -102,6 +102,7 @@ class Comment(me.Document):
     post = me.ObjectIdField(required=True)
     author = me.ObjectIdField(required=True)
     text = me.StringField(required=True)
+    reply_to = me.ObjectIdField(null=True)  # the comment (of the same post) this answers
     status = me.StringField(default="published", choices=("published", "pending_review",
                                                           "removed", "rejected"))
     created_at = me.DateTimeField(default=utcnow)
@@ -122,9 +123,11 @@ class Like(me.Document):
 
 class Notification(me.Document):
     account = me.ObjectIdField(required=True)  # who is told
-    type = me.StringField(required=True, choices=("follow", "like", "comment"))
+    type = me.StringField(required=True, choices=("follow", "like", "comment", "mention",
+                                                  "reply", "moderation"))
     actor = me.ObjectIdField(required=True)
     post_id = me.ObjectIdField(null=True)
+    comment_id = me.ObjectIdField(null=True)  # mentions in and replies by a comment
     created_at = me.DateTimeField(default=utcnow)
 
     meta = {"collection": "notifications", "indexes": [("account", "-created_at")]}

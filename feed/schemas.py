@@ -114,7 +114,11 @@ class BlockResultSchema(Schema):
 
 
 class CommentCreateSchema(Schema):
-    text = fields.String(required=True, validate=validate.Length(1, 2000))
+    text = fields.String(required=True, validate=validate.Length(1, 2000), metadata={
+        "description": "`@username` in it notifies that account (`mention`)"})
+    reply_to = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "a comment of the same post this answers: its author is notified "
+                       "(`reply`)"})
 
 
 class CommentSchema(Schema):
@@ -122,6 +126,7 @@ class CommentSchema(Schema):
     post_id = fields.String()
     author = fields.Nested(AccountSchema, allow_none=True)
     text = fields.String()
+    reply_to = fields.String(allow_none=True)
     status = fields.String()
     created_at = fields.String()
 
@@ -129,16 +134,45 @@ class CommentSchema(Schema):
 CommentPageSchema = page_schema(CommentSchema)
 
 
+NOTIFICATION_TYPES = ("follow", "like", "comment", "mention", "reply", "moderation")
+
+
 class NotificationSchema(Schema):
     id = fields.String()
-    type = fields.String()
+    type = fields.String(metadata={"enum": list(NOTIFICATION_TYPES)})
     actor = fields.Nested(AccountSchema)
     post_id = fields.String(allow_none=True)
+    comment_id = fields.String(allow_none=True, metadata={
+        "description": "mention and reply: the comment that mentions or answers"})
     created_at = fields.String()
     read = fields.Boolean()
 
 
-NotificationPageSchema = page_schema(NotificationSchema, unread_count=fields.Integer())
+class NotificationArgs(PageArgs):
+    grouped = fields.Boolean(load_default=False, metadata={
+        "description": "group by type and post: `NotificationGroup` items"})
+
+
+class NotificationGroupSchema(Schema):
+    """Notifications of one type about one post (or, for follows, about the account)."""
+
+    type = fields.String(metadata={"enum": list(NOTIFICATION_TYPES)})
+    post_id = fields.String(allow_none=True)
+    actors = fields.List(fields.Nested(AccountSchema), metadata={"description": "the latest 3"})
+    actors_count = fields.Integer(metadata={"description": "every distinct actor"})
+    latest_at = fields.String()
+    read = fields.Boolean()
+
+
+# One list, two item shapes (``grouped``): the items are one of the two registered schemas
+# (feed.init_app registers them by these names).
+NotificationPageSchema = Schema.from_dict({
+    "items": fields.List(fields.Raw(metadata={"oneOf": [
+        {"$ref": "#/components/schemas/Notification"},
+        {"$ref": "#/components/schemas/NotificationGroup"}]})),
+    "next_cursor": fields.String(allow_none=True),
+    "unread_count": fields.Integer(),
+}, name="NotificationPageSchema")
 
 
 class MarkReadSchema(Schema):
