@@ -141,6 +141,9 @@ class Config:
         # A published post whose fan-out has not finished this long after it was marked is
         # queued again by the fan-out sweep (which runs this often): the outbox.
         self.FANOUT_SWEEP_SECONDS = _int("FANOUT_SWEEP_SECONDS", 30)
+        self.FOR_YOU_DAYS = _int("FOR_YOU_DAYS", 7)  # how old a for-you candidate may be
+        self.FOR_YOU_SNAPSHOT_SECONDS = _int("FOR_YOU_SNAPSHOT_SECONDS", 120)  # first page reuse
+        self.FOR_YOU_KEEP_SECONDS = _int("FOR_YOU_KEEP_SECONDS", 1800)  # cursors stay valid
         self.TREND_HALF_LIFE_SECONDS = _int("TREND_HALF_LIFE_SECONDS", 6 * 3600)
         self.SCHEDULE_POLL_SECONDS = _int("SCHEDULE_POLL_SECONDS", 1)  # due scheduled posts
         self.SCHEDULE_SWEEP_SECONDS = _int("SCHEDULE_SWEEP_SECONDS", 30)  # MongoDB safety sweep

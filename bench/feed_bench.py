@@ -98,7 +98,8 @@ def http_benchmarks(redis_url: str, seconds: int, workers: int = 1, threads: int
                  "one_trip": ("/bench/floor-one-round-trip", None),
                  "home": ("/api/v1/feed/home?limit=20", seed["ordinary"]),
                  "rebuilt": ("/bench/home-rebuilt", seed["ordinary"]),
-                 "pulled": ("/api/v1/feed/home?limit=20", seed["puller"])}
+                 "pulled": ("/api/v1/feed/home?limit=20", seed["puller"]),
+                 "for_you": ("/api/v1/feed/for_you?limit=20", seed["ordinary"])}
         for path, token in paths.values():
             wrk(base + path, token, 2)  # warm-up
         # The machine's speed drifts (a shared VM): the paths take turns in short rounds,
@@ -108,12 +109,12 @@ def http_benchmarks(redis_url: str, seconds: int, workers: int = 1, threads: int
             for name, (path, token) in paths.items():
                 runs[name].append(wrk(base + path, token, max(2, seconds // ROUNDS),
                                       server_pgid=proc.pid))
-        floor, one_trip, home, rebuilt, pulled = (_median(runs[name]) for name in paths)
+        floor, one_trip, home, rebuilt, pulled, for_you = (_median(runs[name]) for name in paths)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(20)
     return {"floor": floor, "one_trip": one_trip, "home": home, "rebuilt": rebuilt,
-            "pull_merge": pulled, "body_bytes": seed["floor_bytes"]}
+            "pull_merge": pulled, "for_you": for_you, "body_bytes": seed["floor_bytes"]}
 
 
 def fanout_benchmark(redis_url: str, followers: int) -> dict:
@@ -200,7 +201,8 @@ def main() -> None:
                       ("floor + one Redis round trip", http["one_trip"]),
                       ("GET /feed/home (kept page)", home),
                       ("first page rebuilt on every read", rebuilt),
-                      ("GET /feed/home, 10 pulled authors", pulled)):
+                      ("GET /feed/home, 10 pulled authors", pulled),
+                      ("GET /feed/for_you (kept ranking)", http["for_you"])):
         print(f"  {name:36s} {row['rps']:8.0f} req/s  p50 {row['p50']:6.1f} ms  "
               f"p99 {row['p99']:6.1f} ms  server CPU {row['cpu_us']:5.0f} us/req  "
               f"non-2xx {row['non2xx']}")
@@ -216,6 +218,9 @@ def main() -> None:
           f"p99 {rebuilt['p99'] / floor['p99']:.2f} of the floor's")
     print(f"  pull-merge p50 ratio {pulled['p50'] / home['p50']:.2f}, "
           f"p99 ratio {pulled['p99'] / home['p99']:.2f} vs ordinary (target <= 1.5)")
+    for_you = http["for_you"]
+    print(f"  for_you/home server CPU per request {for_you['cpu_us'] / home['cpu_us']:.2f} "
+          f"(target <= 1.5), p50 ratio {for_you['p50'] / home['p50']:.2f}")
     print(f"fan-out to {fan['followers']} followers: ours {fan['ours_s']:.2f} s "
           f"({fan['ours_per_s']:.0f}/s), raw ZADD pipeline {fan['raw_s']:.2f} s "
           f"({fan['raw_per_s']:.0f}/s), ratio {fan['raw_s'] / fan['ours_s']:.2f} (target >= 0.70)")

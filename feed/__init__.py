@@ -42,7 +42,7 @@ def _register_schemas(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from feed import campaigns, channels, mentions, pagecache, trends
+    from feed import campaigns, channels, foryou, interests, mentions, pagecache, trends
     from feed.cli import demo_cli, feeds_cli
 
     signals.post_saved.connect(channels.on_post_saved, weak=False)
@@ -55,6 +55,9 @@ def init_app(app: Flask) -> None:
     signals.post_saved.connect(trends.on_post_saved, weak=False)
     signals.post_saved.connect(mentions.on_post_saved, weak=False)
     signals.post_engaged.connect(trends.on_post_engaged, weak=False)
+    signals.post_engaged.connect(interests.on_post_engaged, weak=False)
+    signals.followed.connect(interests.on_followed, weak=False)
+    signals.followed.connect(foryou.on_followed, weak=False)
     signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
     signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     _register_schemas(app)

@@ -1,13 +1,14 @@
-"""REST routes of discovery (under /api/v1): tag pages and trends; thin views over
-``feed.timeline`` and ``feed.trends``."""
+"""REST routes of discovery (under /api/v1): the for-you feed, tag pages and trends; thin
+views over ``feed.foryou``, ``feed.timeline`` and ``feed.trends``."""
 
+from flask import request
 from marshmallow import Schema, fields, validate
 
 from app.api import Blueprint
 from app.auth import auth_optional, current_account
 from app.errors import ApiError
 from app.pagination import PageArgs, page_schema
-from feed import timeline, trends
+from feed import foryou, timeline, trends
 from feed.posts import normalize_tags
 from feed.schemas import PostPageSchema, PostSchema
 
@@ -24,6 +25,16 @@ class TrendingPostSchema(PostSchema):
     trend_score = fields.Float(metadata={"description": "decayed engagement, now"})
 
 
+class ReasonSchema(Schema):
+    code = fields.String(metadata={"description": "followed, interest, trending or similar_fans"})
+    text = fields.String(metadata={"description": "e.g. 因为你喜欢 穿搭"})
+
+
+class ForYouPostSchema(PostSchema):
+    reason = fields.Nested(ReasonSchema)
+
+
+ForYouPageSchema = page_schema(ForYouPostSchema)
 TrendingTagPageSchema = page_schema(TrendingTagSchema)
 TrendingPostPageSchema = page_schema(TrendingPostSchema)
 
@@ -31,6 +42,17 @@ TrendingPostPageSchema = page_schema(TrendingPostSchema)
 class TrendArgs(PageArgs):
     segment = fields.String(load_default=None, validate=validate.OneOf(trends.SEGMENTS),
                             metadata={"description": "posts trending with this segment"})
+
+
+@bp.get("/feed/for_you")
+@auth_optional
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, ForYouPageSchema)
+def for_you(args):
+    """Ranked for this viewer (a token, or an anonymous app's ``X-Device-Id``); the cursor
+    pages through one snapshot of the ranking."""
+    device = request.headers.get("X-Device-Id", "").strip()[:100] or None
+    return foryou.page(current_account(), device, args["limit"], args["cursor"])
 
 
 @bp.get("/tags/<string:tag>/posts")

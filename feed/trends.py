@@ -111,6 +111,11 @@ def _ranked(name: str, offset: int, count: int, now: float) -> list[tuple[str, f
     return [(member, score / growth) for member, score in rows]
 
 
+def top_post_ids(count: int) -> list[str]:
+    """The ``count`` hottest posts now (candidates of the for-you feed)."""
+    return [post_id for post_id, _ in _ranked("posts", 0, count, time.time())]
+
+
 def _offset(cursor: str | None) -> int:
     value = decode_cursor(cursor)
     if value is None:

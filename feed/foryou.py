@@ -1,0 +1,146 @@
+"""``GET /feed/for_you``: a ranked page for a signed-in viewer or an anonymous app.
+
+A first page ranks (``rank.rank``) candidates from four pools over the last
+``FOR_YOU_DAYS``: posts of followed authors, posts with the viewer's strongest tags, the
+trending posts, and the newest posts of merchants and influencers (whom the viewer may not
+follow yet). The ranked ids are kept as one snapshot (a Redis list ``fy:{who}:<snapshot>``,
+``FOR_YOU_KEEP_SECONDS``), and the cursor names the snapshot and an offset: pages never
+repeat or skip an item while new posts arrive. A first page reuses the viewer's snapshot while
+it is younger than ``FOR_YOU_SNAPSHOT_SECONDS``, so a warm first page is a read, not a
+ranking. Every page is hydrated through the one visibility rule with the viewer's current
+blocks and mutes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+
+from app.accounts.models import Account
+from app.errors import ApiError
+from app.extensions import redis_client
+from app.pagination import decode_cursor, encode_cursor
+from feed import audience, graph, hydrate, interests, rank, trends
+from feed.models import Post
+
+MAX_ITEMS = 300
+POOL = 300
+REASON_TEXT = {
+    "followed": "来自你关注的 {name}",
+    "interest": "因为你喜欢 {tag}",
+    "trending": "正在流行",
+    "similar_fans": "和你口味相似的粉丝也喜欢",
+}
+
+
+def _current_key(who: str) -> str:
+    return f"fy:{{{who}}}:current"
+
+
+def _snapshot_key(who: str, snapshot: str) -> str:
+    return f"fy:{{{who}}}:{snapshot}"
+
+
+def _ids(query: Any) -> list[str]:
+    return [str(p.id) for p in query.only("id").limit(POOL)]
+
+
+def candidates(viewer: Account | None, taste: rank.ViewerTaste,
+               now: float) -> list[rank.Candidate]:
+    """The four pools, loaded from the post cache (MongoDB for what it misses)."""
+    since = datetime.fromtimestamp(now, UTC) - timedelta(days=current_app.config["FOR_YOU_DAYS"])
+    recent = Post.objects(status="published", created_at__gte=since).order_by("-created_at")
+    top_tags = [t for t, _ in sorted(taste.tags.items(), key=lambda kv: -kv[1])[:5]]
+    pools = {
+        "followed": _ids(recent.filter(author__in=list(taste.following)[:1000]))
+        if taste.following else [],
+        "interest": _ids(recent.filter(tags__in=top_tags)) if top_tags else [],
+        "trending": trends.top_post_ids(POOL),
+        "fresh": _ids(recent.filter(author_kind__in=["merchant", "influencer"])),
+    }
+    items = hydrate.load([i for ids in pools.values() for i in ids])
+    profile = audience.profile_of(viewer)
+    out = []
+    for source, ids in pools.items():
+        for post_id in ids:
+            item = items.get(post_id)
+            if (item is None or item["status"] != "published"
+                    or not audience.matches(item["audience"], profile)):
+                continue
+            out.append(rank.Candidate(post_id, item["author_id"], tuple(item["tags"]),
+                                      item["score"] / 1000.0, item["view_count"],
+                                      item["like_count"], item["comment_count"], source))
+    return rank.gather(out)
+
+
+def _build(viewer: Account | None, who: str) -> tuple[str, int]:
+    now = time.time()
+    taste = interests.taste(viewer, who, now)
+    ranked = rank.rank(candidates(viewer, taste, now), taste, now, MAX_ITEMS)
+    snapshot = secrets.token_hex(6)
+    key = _snapshot_key(who, snapshot)
+    keep = current_app.config["FOR_YOU_KEEP_SECONDS"]
+    pipe = redis_client.pipeline()
+    entries = [f"{r.id}|{r.reason}|{r.tag or ''}" for r in ranked] or ["-"]
+    pipe.rpush(key, *entries)
+    pipe.expire(key, keep)
+    reuse = current_app.config["FOR_YOU_SNAPSHOT_SECONDS"]
+    if reuse > 0:  # 0: every first page ranks again
+        pipe.set(_current_key(who), snapshot, ex=reuse)
+    pipe.execute()
+    return snapshot, len(entries)
+
+
+def _read_cursor(cursor: str) -> tuple[str, int]:
+    value = decode_cursor(cursor)
+    if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and len(value[0]) == 12 and isinstance(value[1], int)
+            and not isinstance(value[1], bool) and 0 < value[1] <= MAX_ITEMS):
+        return value[0], value[1]
+    raise ApiError(400, "invalid_cursor", "cursor is not valid",
+                   {"cursor": ["not a cursor from this API"]})
+
+
+def page(viewer: Account | None, device: str | None, limit: int,
+         cursor: str | None = None) -> dict[str, Any]:
+    who = interests.who_of(viewer, device)
+    if who is None:
+        raise ApiError(400, "validation_error", "anonymous readers need an X-Device-Id header",
+                       {"X-Device-Id": ["required without a token"]})
+    if cursor:
+        snapshot, offset = _read_cursor(cursor)
+    else:
+        snapshot, offset = redis_client.get(_current_key(who)), 0
+    key = _snapshot_key(who, snapshot) if snapshot else None
+    pipe = redis_client.pipeline(transaction=False)
+    if key:
+        pipe.lrange(key, offset, offset + limit - 1)
+        pipe.llen(key)
+    entries, size = pipe.execute() if key else ([], 0)
+    if not size:
+        if cursor:
+            raise ApiError(400, "invalid_cursor", "this ranking has expired: start again",
+                           {"cursor": ["expired"]})
+        snapshot, size = _build(viewer, who)
+        key = _snapshot_key(who, snapshot)
+        entries = redis_client.lrange(key, 0, limit - 1)
+    rows = [e.split("|") for e in entries if e != "-"]
+    hidden = graph.hidden_ids(viewer.id) if viewer is not None else set()
+    items = hydrate.posts_json([r[0] for r in rows], viewer, hidden_authors=hidden)
+    why = {r[0]: (r[1], r[2]) for r in rows}
+    for item in items:
+        code, tag = why[item["id"]]
+        item["reason"] = {"code": code, "text": REASON_TEXT[code].format(
+            tag=tag, name=item["author"].get("display_name") or item["author"]["username"])}
+    end = offset + limit
+    return {"items": items, "next_cursor": encode_cursor([snapshot, end]) if end < size else None}
+
+
+def on_followed(follower: Account, **_: Any) -> None:
+    """A new follow: the next first page ranks again, with the followed author's posts."""
+    redis_client.delete(_current_key(f"a:{follower.id}"))
+
