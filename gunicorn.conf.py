@@ -13,7 +13,10 @@ One worker per process (``WEB_CONCURRENCY=1``) and several processes behind a lo
 with sticky sessions: a Socket.IO session lives in one process.
 """
 
+import json
 import os
+
+import gunicorn.util
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
@@ -22,6 +25,13 @@ threads = int(os.environ.get("WEB_THREADS", "1000"))
 _connections = threads + 200 if worker_class == "gthread" else 10_000
 worker_connections = int(os.environ.get("WEB_CONNECTIONS", str(_connections)))
 timeout = 60
+# Above the app's own limits (REQUEST_LINE_MAX_BYTES 4094, REQUEST_FIELD_MAX_BYTES 8190,
+# REQUEST_FIELDS_MAX 100 in app/config.py), so that the app answers those in JSON
+# (app/request_limits.py). 8190 is the longest request line gunicorn 27 will take (only 0,
+# "unlimited", is longer, and would let a client grow one request line without bound).
+limit_request_line = 8190
+limit_request_field_size = 16384
+limit_request_fields = 200
 graceful_timeout = 10
 accesslog = os.environ.get("ACCESS_LOG")  # "-" for stdout
 # gunicorn's control socket has one default path per user: several servers on one host
@@ -44,3 +54,24 @@ def post_worker_init(worker):
 
     gc.collect()
     gc.freeze()
+
+
+def _json_error(sock, status_int, reason, mesg):
+    """What gunicorn answers itself (a request line or header it cannot parse or that is over
+    its limits above), in the contract's JSON shape instead of its HTML page.
+
+    gunicorn 27 has no setting or hook for these bodies: its workers call
+    ``gunicorn.util.write_error``, replaced here (in the master, before workers fork). A
+    gunicorn upgrade that changes it fails tests/proof/test_gunicorn_errors.py."""
+    # Imported here, in the worker (which has loaded the app already): the master must not
+    # import Flask before a gevent worker has monkey-patched.
+    from app.errors import error_document
+
+    body = json.dumps(error_document(status_int, None, mesg or reason)).encode()
+    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\n"
+            f"Content-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode("latin1")
+    gunicorn.util.write_nonblock(sock, head + body)
+
+
+gunicorn.util.write_error = _json_error

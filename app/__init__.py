@@ -30,7 +30,7 @@ def create_app(**overrides: object) -> Flask:
     app.config.from_mapping(config.as_dict())
     _secret_key(app, config)
 
-    from app import db, headers, health, runtime
+    from app import db, headers, health, request_limits, runtime
 
     app.config["MONGO_BACKEND"] = db.connect(app.config["MONGODB_URI"],
                                              app.config["MONGODB_TIMEOUT_MS"],
@@ -49,6 +49,7 @@ def create_app(**overrides: object) -> Flask:
     for area in _AREAS:
         __import__(area).init_app(app)
     _trust_proxies(app)
+    request_limits.init_app(app)  # outermost: refuses before anything else runs
     runtime.start(app)
     return app
 

@@ -106,6 +106,11 @@ class Config:
                                         (_env("SESSION_ALLOWED_ORIGINS", "") or "").split(",")
                                         if o.strip()]
         self.JSON_MAX_BYTES = _int("JSON_MAX_BYTES", 1024 * 1024)
+        # Request line and headers (app/request_limits.py; gunicorn.conf.py keeps gunicorn's
+        # own limits above these so that the app answers, in JSON).
+        self.REQUEST_LINE_MAX_BYTES = _int("REQUEST_LINE_MAX_BYTES", 4094)
+        self.REQUEST_FIELD_MAX_BYTES = _int("REQUEST_FIELD_MAX_BYTES", 8190)
+        self.REQUEST_FIELDS_MAX = _int("REQUEST_FIELDS_MAX", 100)
         self.MEDIA_MAX_BYTES = _int("MEDIA_MAX_BYTES", 500 * 1024 * 1024)
         self.MEDIA_MAX_SECONDS = _int("MEDIA_MAX_SECONDS", 600)  # measured while decoding
         # Video frames: the probe's limit and every decoded frame's (media/probe.py).
@@ -115,6 +120,9 @@ class Config:
         # 4 threads needs ~1.5 GB of address space (~0.5 GB resident).
         self.MEDIA_FFMPEG_MEMORY_MB = _int("MEDIA_FFMPEG_MEMORY_MB", 3072)
         self.MEDIA_FFPROBE_MEMORY_MB = _int("MEDIA_FFPROBE_MEMORY_MB", 1024)
+        # Unfinished resumable uploads per account: how many, and the bytes they may bring.
+        self.UPLOAD_QUOTA_OPEN = _int("UPLOAD_QUOTA_OPEN", 5)
+        self.UPLOAD_QUOTA_BYTES = _int("UPLOAD_QUOTA_BYTES", 2 * 1024 ** 3)
         # Idempotency-Key: how long an answer is kept for replay, and how long a request's
         # claim stands if its process dies mid-request (uploads can take minutes).
         self.IDEMPOTENCY_TTL_SECONDS = _int("IDEMPOTENCY_TTL_SECONDS", 24 * 3600)
@@ -138,6 +146,7 @@ class Config:
         self.FEED_ACTIVE_DAYS = _int("FEED_ACTIVE_DAYS", 7)
         self.FEED_PAGE_SECONDS = _int("FEED_PAGE_SECONDS", 5)  # first home page kept ready
         self.VIEW_FLUSH_SECONDS = _int("VIEW_FLUSH_SECONDS", 60)
+        self.CAMPAIGN_MAX_DAYS = _int("CAMPAIGN_MAX_DAYS", 365)  # ends within, lasts at most
         # A published post whose fan-out has not finished this long after it was marked is
         # queued again by the fan-out sweep (which runs this often): the outbox.
         self.FANOUT_SWEEP_SECONDS = _int("FANOUT_SWEEP_SECONDS", 30)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, g, jsonify, render_template_string, request
+from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -22,10 +23,14 @@ _CODES = {
     405: "method_not_allowed",
     409: "conflict",
     413: "too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
+    417: "expectation_failed",
     422: "unprocessable",
     429: "rate_limited",
+    431: "headers_too_large",
     500: "internal_error",
+    501: "not_implemented",
     503: "unavailable",
 }
 
@@ -49,16 +54,23 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def error_response(
-    status: int, code: str | None = None, message: str | None = None,
-    fields: dict | None = None, headers: dict | None = None,
-) -> Response:
+def error_document(status: int, code: str | None = None, message: str | None = None,
+                   fields: dict | None = None) -> dict:
+    """The contract's error body; also written outside Flask (``app.request_limits``, the
+    errors gunicorn answers itself in ``gunicorn.conf.py``)."""
     body: dict = {"code": code or _CODES.get(status, "error"), "message": message or ""}
     if not body["message"]:
         body["message"] = body["code"].replace("_", " ")
     if fields:
         body["fields"] = fields
-    response = jsonify(error=body)
+    return {"error": body}
+
+
+def error_response(
+    status: int, code: str | None = None, message: str | None = None,
+    fields: dict | None = None, headers: dict | None = None,
+) -> Response:
+    response = jsonify(error_document(status, code, message, fields))
     response.status_code = status
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -94,6 +106,17 @@ def _html(status: int, name: str, message: str) -> Response:
         render_template_string(_PAGE, status=status, name=name, message=message),
         status=status, mimetype="text/html",
     )
+
+
+def _unreadable_body(exc: BaseException) -> bool:
+    """gunicorn's parser refused the body while the app was reading it (a bad chunk size, a
+    missing terminator, the client gone mid-body): the client's fault, a 400, not a 500."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if isinstance(exc, (ParseException, NoMoreData)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _dependency_down(exc: BaseException) -> str | None:
@@ -146,6 +169,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if _unreadable_body(exc):
+            log.info("unreadable request body on %s %s: %r", request.method, request.path, exc)
+            if not _wants_json():
+                return _html(400, "Bad Request", "请求无法读取。")
+            return error_response(400, "bad_request", f"the request body is malformed: {exc}")
         down = _dependency_down(exc)
         if down:
             # Redis or MongoDB restarting: a 503 the client may retry, not a 500 (the contract)

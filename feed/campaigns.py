@@ -11,10 +11,11 @@ an entry or an entrant changes (``counts``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
+from flask import current_app
 from mongoengine.queryset.visitor import Q
 
 from app import screening
@@ -51,6 +52,7 @@ def create(merchant: Account, data: dict[str, Any]) -> Campaign:
         # a campaign cannot wait for review (fans join it while it runs): refuse it
         raise ApiError(422, "content_blocked",
                        "the campaign contains words that need a moderator's review")
+    _check_window(data["starts_at"], data["ends_at"])
     starts_at, ends_at = as_utc(data["starts_at"]), as_utc(data["ends_at"])
     if ends_at <= starts_at:
         raise ApiError(400, "validation_error", "the campaign must end after it starts",
@@ -62,6 +64,19 @@ def create(merchant: Account, data: dict[str, Any]) -> Campaign:
                         starts_at=starts_at, ends_at=ends_at)
     campaign.save()
     return campaign
+
+
+def _check_window(starts_at: datetime, ends_at: datetime) -> None:
+    """A campaign ends within ``CAMPAIGN_MAX_DAYS`` from now and lasts at most as long: not
+    in the year 9999 (compared as given, before any conversion a far date would overflow)."""
+    days = int(current_app.config["CAMPAIGN_MAX_DAYS"])
+    limit = timedelta(days=days)
+    if ends_at - utcnow() > limit:
+        raise ApiError(400, "validation_error", f"a campaign ends within {days} days",
+                       {"ends_at": [f"at most {days} days from now"]})
+    if ends_at - starts_at > limit:
+        raise ApiError(400, "validation_error", f"a campaign lasts at most {days} days",
+                       {"ends_at": [f"at most {days} days after starts_at"]})
 
 
 def get(campaign_id: str) -> Campaign:

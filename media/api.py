@@ -206,8 +206,7 @@ def tus_create():
     store = service.upload_store()
     try:
         metadata = parse_metadata(request.headers.get("Upload-Metadata"))
-        upload = store.create(str(g.account.id), int(raw), metadata,
-                              int(current_app.config["MEDIA_MAX_BYTES"]))
+        upload = service.open_upload(str(g.account.id), int(raw), metadata)
         headers = {"Location": absolute(url_for("media.tus_upload", upload_id=upload.id)),
                    "Upload-Expires": _expires(upload)}
         if request.mimetype == "application/offset+octet-stream" and request.content_length:

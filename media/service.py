@@ -20,6 +20,7 @@ from flask import current_app
 
 from app import signals
 from app.errors import ApiError
+from app.extensions import redis_client
 from app.joblock import JobLock
 from app.times import as_utc, iso, utcnow
 from media.images import ImageLimits, process_image
@@ -27,7 +28,7 @@ from media.models import Media, Rendition
 from media.probe import Limits, MediaRejected, probe
 from media.storage import ObjectNotFound, StorageError, TransientStorageError, storage_from_config
 from media.transcode import Options, TranscodeError, transcode
-from media.tus import UploadStore
+from media.tus import TUS_VERSION, Upload, UploadStore
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,43 @@ def upload_store() -> UploadStore:
             Path(current_app.config["UPLOAD_DIR"]) / "tus",
             ttl_seconds=int(_setting("MEDIA_UPLOAD_TTL_SECONDS", 24 * 3600)))
     return ext["media_uploads"]
+
+
+# Check and record one open upload atomically: KEYS[1] = the account's open uploads
+# (id -> declared length); ARGV = id, length, max open, max bytes, ttl. 1: too many, 2: too big.
+_OPEN_UPLOAD = """
+local lengths = redis.call('HVALS', KEYS[1])
+if #lengths + 1 > tonumber(ARGV[3]) then return 1 end
+local total = tonumber(ARGV[2])
+for _, length in ipairs(lengths) do total = total + tonumber(length) end
+if total > tonumber(ARGV[4]) then return 2 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 0
+"""
+
+
+def open_upload(owner: str, length: int, metadata: dict[str, str]) -> Upload:
+    """A new resumable upload, within the account's quota: at most ``UPLOAD_QUOTA_OPEN``
+    unfinished uploads, bringing at most ``UPLOAD_QUOTA_BYTES`` (by declared length), so
+    the disk one account can hold for a day is bounded. Past it: 429 ``upload_quota``."""
+    config, store = current_app.config, upload_store()
+    key = f"uploads-open:{{{owner}}}"
+    for upload_id in redis_client.hkeys(key):  # finished, cancelled and expired ones leave
+        upload = store.get(upload_id)
+        if upload is None or upload.media_id is not None:
+            redis_client.hdel(key, upload_id)
+    upload = store.create(owner, length, metadata, int(config["MEDIA_MAX_BYTES"]))
+    most, room = int(config["UPLOAD_QUOTA_OPEN"]), int(config["UPLOAD_QUOTA_BYTES"])
+    refused = redis_client.register_script(_OPEN_UPLOAD)(
+        keys=[key], args=[upload.id, length, most, room, store.ttl])
+    if refused:
+        store.delete(upload)
+        message = (f"at most {most} unfinished uploads per account" if refused == 1 else
+                   f"unfinished uploads may bring at most {room} bytes per account")
+        raise ApiError(429, "upload_quota", message + ": finish or cancel one first",
+                       headers={"Retry-After": "60", "Tus-Resumable": TUS_VERSION})
+    return upload
 
 
 def incoming_dir() -> Path:
