@@ -83,7 +83,7 @@ def _init_extensions(app: Flask) -> None:
 
     app.config.update(openapi_config())
     app.extensions["api"] = Api(app)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]  # limits speaks redis+cluster://
     app.config["RATELIMIT_HEADERS_ENABLED"] = True
     # Redis down: the request goes on (and answers 503 where it needs Redis), instead of
     # a 500 from the limiter's check or its response headers.
@@ -94,7 +94,7 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     socketio.init_app(
         app,
-        message_queue=app.config["REDIS_URL"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
         async_mode="threading",
         cors_allowed_origins="*",
         max_http_buffer_size=64 * 1024,

@@ -32,7 +32,7 @@ def init_celery(app: Flask) -> Celery:
                     return run_alone(self, app, args, kwargs)
                 return self.run(*args, **kwargs)
 
-    url = app.config["REDIS_URL"]
+    url = app.config["CELERY_BROKER_URL"]
     celery = Celery(app.import_name, task_cls=FlaskTask, include=TASK_MODULES)
     celery.conf.update(
         broker_url=url,

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from app.redis_clients import is_cluster
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 # Rate limits per route group (moderation/ratelimits.py), each overridable as RATELIMIT_<GROUP>.
@@ -60,7 +62,11 @@ class Config:
         self.MONGODB_TIMEOUT_MS = _int("MONGODB_TIMEOUT_MS", 3000)  # connect, server selection
         # a server that stops answering mid-command (frozen, partitioned): longer, for slow jobs
         self.MONGODB_SOCKET_TIMEOUT_MS = _int("MONGODB_SOCKET_TIMEOUT_MS", 20000)
-        self.REDIS_URL = _env("REDIS_URL")
+        self.REDIS_URL = _env("REDIS_URL")  # redis://... or redis+cluster://host:port[,host:port]
+        # Both need one plain Redis (kombu and python-socketio do not speak Cluster); unset,
+        # they are REDIS_URL, which must then be plain (see queue_urls).
+        self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL")
+        self.SOCKETIO_MESSAGE_QUEUE = _env("SOCKETIO_MESSAGE_QUEUE")
         self.ELASTICSEARCH_URL = _env("ELASTICSEARCH_URL")
         self.S3_BUCKET = _env("S3_BUCKET")
         self.S3_PREFIX = _env("S3_PREFIX", "")
@@ -188,3 +194,20 @@ class Config:
 
     def as_dict(self) -> dict[str, object]:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+
+def queue_urls(redis_url: str, broker: str | None, message_queue: str | None) -> tuple[str, str]:
+    """The Celery broker's and the Socket.IO message queue's URLs: each defaults to
+    ``redis_url``; neither may be a Redis Cluster. Raises with what to set instead."""
+    urls = {"CELERY_BROKER_URL": broker or redis_url,
+            "SOCKETIO_MESSAGE_QUEUE": message_queue or redis_url}
+    clustered = [name for name, url in urls.items() if is_cluster(url)]
+    if clustered:
+        raise RuntimeError(
+            f"{' and '.join(clustered)} would be a Redis Cluster, but the Celery broker and "
+            "the Socket.IO message queue need one plain Redis (kombu and python-socketio do "
+            "not speak Cluster). With REDIS_URL=redis+cluster://..., set CELERY_BROKER_URL "
+            "and SOCKETIO_MESSAGE_QUEUE to redis://host:port/0 (one plain Redis may carry both)."
+        )
+    return urls["CELERY_BROKER_URL"], urls["SOCKETIO_MESSAGE_QUEUE"]

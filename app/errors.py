@@ -127,7 +127,11 @@ def _dependency_down(exc: BaseException) -> str | None:
 
     kinds: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
         ("database", (pymongo.errors.ConnectionFailure,)),  # incl. timeouts, server selection
-        ("redis", (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)),
+        ("redis", (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,
+                   # a Redis Cluster failing over: slots without a master until a replica
+                   # takes over
+                   redis.exceptions.ClusterDownError, redis.exceptions.TryAgainError,
+                   redis.exceptions.SlotNotCoveredError)),
     )
     seen = 0
     while exc is not None and seen < 5:

@@ -20,4 +20,6 @@ socketio = SocketIO()
 limiter = Limiter(key_func=_client_key, headers_enabled=True)
 
 redis_client = LocalProxy(lambda: current_app.extensions["redis"])
+# the plain Redis of the Socket.IO message queue (the data may be on a cluster)
+queue_client = LocalProxy(lambda: current_app.extensions["redis_queue"])
 celery = LocalProxy(lambda: current_app.extensions["celery"])

@@ -31,7 +31,7 @@ from flask import Flask
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from app.extensions import redis_client, socketio
+from app.extensions import queue_client, socketio
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ def control(op: str, **fields: Any) -> None:
     message = {"op": op, "origin": origin(), **fields}
     _apply(message)
     try:
-        redis_client.publish(CONTROL_CHANNEL, json.dumps(message, ensure_ascii=False))
+        queue_client.publish(CONTROL_CHANNEL, json.dumps(message, ensure_ascii=False))
     except redis.RedisError:
         log.exception("live control message %s not published", op)
 
@@ -156,7 +156,7 @@ class ControlListener:
                 self.delay = min(self.delay * 2, self.RETRY_MAX_SECONDS)
 
     def _listen(self) -> None:
-        client = redis.Redis.from_url(self.app.config["REDIS_URL"], decode_responses=True,
+        client = redis.Redis.from_url(self.app.config["SOCKETIO_MESSAGE_QUEUE"], decode_responses=True,
                                       socket_connect_timeout=2, socket_keepalive=True,
                                       health_check_interval=10,
                                       retry=Retry(NoBackoff(), 0))  # errors reach _run

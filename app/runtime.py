@@ -14,9 +14,10 @@ import os
 import threading
 import time
 
-import redis
 from flask import Flask
 
+from app.config import queue_urls
+from app.redis_clients import connect, is_cluster
 from app.redis_server import RedisServer
 from app.snapshots import Snapshots
 
@@ -42,10 +43,18 @@ def init_redis(app: Flask) -> None:
         app.config["REDIS_URL"] = server.url
         app.config["REDIS_BACKEND"] = "embedded redis-server"
     else:
-        app.config.setdefault("REDIS_BACKEND", "redis")
-    app.extensions["redis"] = redis.Redis.from_url(
-        app.config["REDIS_URL"], decode_responses=True, health_check_interval=30
-    )
+        app.config.setdefault("REDIS_BACKEND",
+                              "redis cluster" if is_cluster(app.config["REDIS_URL"]) else "redis")
+    broker, message_queue = queue_urls(app.config["REDIS_URL"], app.config["CELERY_BROKER_URL"],
+                                       app.config["SOCKETIO_MESSAGE_QUEUE"])
+    app.config.update(CELERY_BROKER_URL=broker, SOCKETIO_MESSAGE_QUEUE=message_queue)
+    data = connect(app.config["REDIS_URL"], decode_responses=True, health_check_interval=30,
+                   socket_connect_timeout=2)
+    app.extensions["redis"] = data
+    # the plain Redis of the Socket.IO queue, also carrying the live control channel
+    app.extensions["redis_queue"] = (data if message_queue == app.config["REDIS_URL"] else
+                                     connect(message_queue, decode_responses=True,
+                                             health_check_interval=30, socket_connect_timeout=2))
 
 
 def start(app: Flask) -> None:

@@ -167,7 +167,7 @@ def add_if_cached(key: str, *members: str) -> None:
 
 
 def remove_if_cached(key: str, *members: str) -> None:
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=True)
     pipe.srem(key, *members)
     pipe.delete(loading_key(key))
     pipe.execute()

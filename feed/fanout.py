@@ -14,12 +14,16 @@ worker died while delivering it), so nothing published is left undelivered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from itertools import chain
+from typing import Any
 
 from flask import current_app
+from redis.cluster import RedisCluster
+from redis.exceptions import RedisClusterException, RedisError
 
 from app.accounts import service as accounts
 from app.extensions import redis_client
@@ -62,7 +66,7 @@ def record_recent(post: Post) -> None:
     """The author's recent published posts: what pulled authors' readers merge."""
     key = cache.recent_key(post.author)
     ensure_recent(post.author)
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=True)
     pipe.zadd(key, {str(post.id): cache.score(post.created_at)})
     pipe.zremrangebyrank(key, 0, -(RECENT_MAX + 2))  # + the sentinel
     pipe.execute()
@@ -96,29 +100,69 @@ def _push_commands(sha: str, post_id: str, score: int, account_ids: list[str],
     return commands
 
 
+class _Lane:
+    """One connection to one Redis (a cluster master) with replies still to read."""
+
+    def __init__(self, pool: Any) -> None:
+        self.pool, self.conn, self.unread = pool, pool.get_connection(), 0
+
+    def send(self, commands: list[tuple]) -> None:
+        self.conn.send_packed_command(self.conn.pack_commands(commands))
+
+    def read(self) -> int:
+        written = sum(self.conn.read_response() for _ in range(self.unread))
+        self.unread = 0
+        return written
+
+
+def _lanes_for(commands: list[tuple], lanes: dict[str, _Lane]) -> dict[str, list[tuple]]:
+    """The chunk's commands by the master that serves each timeline's slot."""
+    if not isinstance(redis_client._get_current_object(), RedisCluster):
+        lanes.setdefault("", _Lane(redis_client.connection_pool))
+        return {"": commands}
+    by_node: dict[str, list[tuple]] = {}
+    nodes = redis_client.nodes_manager
+    for command in commands:
+        node = nodes.get_node_from_slot(redis_client.keyslot(command[3]))
+        if node.name not in lanes:
+            lanes[node.name] = _Lane(redis_client.get_redis_connection(node).connection_pool)
+        by_node.setdefault(node.name, []).append(command)
+    return by_node
+
+
 def deliver(post_id: str, score: int, chunks: Iterable[list[str]], cap: int) -> int:
     """Push into the timelines of every chunk; returns how many were active.
 
     A pipeline with one chunk in flight: the next chunk is sent before the replies to the
     previous one are read, so Redis runs one chunk's scripts while Python packs the next
-    (with ``pipeline.execute`` the two take turns). Replies are read in order on the one
-    connection; after an error the connection is dropped, never reused half read.
+    (with ``pipeline.execute`` the two take turns). On a Redis Cluster each master gets its
+    share of the chunk on its own connection, so the masters work side by side. Replies are
+    read in order on each connection; after an error the connections are dropped, never
+    reused half read (a cluster re-reads its slot map: the job's retry goes to the masters
+    serving the slots then, after a failover or a resharding).
     """
-    sha, pool = _push_sha(), redis_client.connection_pool
-    conn = pool.get_connection()
-    written, unread = 0, 0
+    sha = _push_sha()
+    lanes: dict[str, _Lane] = {}
+    written = 0
     try:
         for chunk in chunks:
-            conn.send_packed_command(conn.pack_commands(_push_commands(sha, post_id, score, chunk,
-                                                                       cap)))
-            written += sum(conn.read_response() for _ in range(unread))
-            unread = len(chunk)
-        written += sum(conn.read_response() for _ in range(unread))
+            sent = _lanes_for(_push_commands(sha, post_id, score, chunk, cap), lanes)
+            for name, commands in sent.items():
+                lanes[name].send(commands)
+            for name, lane in lanes.items():
+                written += lane.read()
+                lane.unread = len(sent.get(name, ()))
+        written += sum(lane.read() for lane in lanes.values())
     except BaseException:
-        conn.disconnect()
+        for lane in lanes.values():
+            lane.conn.disconnect()
+        if isinstance(redis_client._get_current_object(), RedisCluster):
+            with contextlib.suppress(RedisError, RedisClusterException):
+                redis_client.nodes_manager.initialize()
         raise
     finally:
-        pool.release(conn)
+        for lane in lanes.values():
+            lane.pool.release(lane.conn)
     return written
 
 

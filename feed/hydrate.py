@@ -59,7 +59,7 @@ def store(post: Post) -> dict[str, Any]:
     key = cache.post_key(post.id)
     counts = {"like_count": post.like_count, "comment_count": post.comment_count,
               "view_count": max(post.view_count, redis_client.pfcount(cache.views_key(post.id)))}
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=True)
     pipe.delete(key)
     pipe.hset(key, mapping={"json": jsonio.dumps(data), "like": counts["like_count"],
                             "comment": counts["comment_count"], "view": counts["view_count"]})
@@ -85,7 +85,7 @@ def restate(post: Post) -> None:
 def forget(post_id: object, deleted: bool = False) -> None:
     """Drop a post's cache entry; a deleted post leaves a tombstone."""
     key = cache.post_key(post_id)
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=True)
     pipe.delete(key)
     if deleted:
         pipe.hset(key, "json", TOMBSTONE)

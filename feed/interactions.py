@@ -212,7 +212,7 @@ def view(post_id: str, viewer: Account | None, device_id: str | None) -> None:
                        {"X-Device-Id": ["required without a token"]})
     day = utcnow().strftime("%Y-%m-%d")
     added = hydrate.add_view(post.id, who)
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=False)  # two slots on a cluster
     pipe.pfadd(_day_key(post.id, day), who)
     pipe.expire(_day_key(post.id, day), VIEW_DAYS_KEEP * 86400)
     pipe.sadd("views-dirty", f"{post.id}:{day}")

@@ -31,6 +31,7 @@ from flask import current_app, request
 from app import etags, jsonio
 from app.extensions import redis_client
 from app.pagination import DEFAULT_LIMIT
+from app.redis_clients import queue_eval
 from feed import cache, timeline
 
 # The epochs are a hash ("posts" and "pulled": one read for both) kept in EPOCH_COPIES
@@ -107,7 +108,7 @@ REBUILD_SECONDS = 2
 
 
 def _queue_reads(pipe: Any, viewer_id: object, limit: object) -> None:
-    pipe.eval(_KEPT, 3, page_key(viewer_id, limit), version_key(viewer_id),
+    queue_eval(pipe, _KEPT, 3, page_key(viewer_id, limit), version_key(viewer_id),
               cache.timeline_key(viewer_id))
     pipe.hmget(epochs_key_for(viewer_id), "posts", "pulled")
 

@@ -20,6 +20,7 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import decode_cursor
+from app.redis_clients import queue_eval
 from feed import audience, cache, graph, hydrate
 from feed.fanout import ensure_recent
 from feed.models import PLANNED, Post
@@ -64,9 +65,9 @@ def rebuild(account: Account) -> int:
         rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
         if str(post.author) == str(account.id) or audience.matches(rule, profile):
             members[str(post.id)] = cache.score(post.created_at)
-    pipe = redis_client.pipeline()  # MULTI: readers never see it half written
+    pipe = redis_client.pipeline(transaction=True)  # MULTI: readers never see it half written
     pipe.zadd(key, members)  # a union: a concurrent rebuild or push is never undone
-    pipe.eval(_MERGE_PENDING, 3, key, cache.loading_key(key), cache.pending_key(account.id),
+    queue_eval(pipe, _MERGE_PENDING, 3, key, cache.loading_key(key), cache.pending_key(account.id),
               cap + 1)
     pipe.expire(key, active_seconds())
     return pipe.execute()[1] - 1

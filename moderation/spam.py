@@ -96,7 +96,7 @@ def check_spam(author_id: str, *texts: str | None, record: bool = True) -> SpamV
             _RECORD, 2, accounts_key, mine_key, str(author_id), setting("SPAM_WINDOW_SECONDS")
         )
     else:
-        pipe = redis_client.pipeline()
+        pipe = redis_client.pipeline(transaction=True)
         pipe.scard(accounts_key)
         pipe.sismember(accounts_key, str(author_id))
         pipe.get(mine_key)

@@ -32,12 +32,13 @@ from search.engine import Progress, SearchUnavailable, get_engine
 
 log = logging.getLogger(__name__)
 
-DIRTY = "search:dirty"  # zset: "post:<id>" / "account:<id>" -> when marked (epoch seconds)
-WATERMARK = "search:sweep:last"  # epoch seconds of the last successful sweep's start
-SWEEP_LOCK = "search:sweep:lock"
-REINDEXING = "search:reindexing"  # set while a rebuild runs
-TOUCHED = "search:reindex:touched"  # set: keys changed while a rebuild ran
-TOMBSTONE = "search:gone:{}"  # "post:<id>" / "account:<id>", kept a day
+# The queue's keys share one Redis Cluster slot ({search}): a mark is one transaction.
+DIRTY = "{search}:dirty"  # zset: "post:<id>" / "account:<id>" -> when marked (epoch seconds)
+WATERMARK = "{search}:sweep:last"  # epoch seconds of the last successful sweep's start
+SWEEP_LOCK = "{search}:sweep:lock"
+REINDEXING = "{search}:reindexing"  # set while a rebuild runs
+TOUCHED = "{search}:reindex:touched"  # set: keys changed while a rebuild ran
+TOMBSTONE = "{{search}}:gone:{}"  # "post:<id>" / "account:<id>", kept a day
 TOMBSTONE_SECONDS = 24 * 3600
 SWEEP_SLACK_SECONDS = 120  # re-read a little before the watermark (clock skew, slow writes)
 BATCH = 500
@@ -58,7 +59,7 @@ return 0
 
 def mark(key: str, gone: bool = False) -> None:
     """Record that a document changed (before its job is queued, so an outage loses nothing)."""
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=True)
     pipe.zadd(DIRTY, {key: time.time()})
     if gone:
         pipe.set(TOMBSTONE.format(key), "1", ex=TOMBSTONE_SECONDS)

@@ -3,11 +3,16 @@
 One app serves the whole session (Flask-SocketIO, Celery and the limiter are process-wide);
 every test starts with an empty database and an empty Redis (the Celery broker's own keys
 excepted).
+
+``REDIS_URL`` in the environment (``tests/harness.py`` sets it per shape) is used instead
+of a private redis-server: ``redis+cluster://...`` runs every test on a Redis Cluster, with
+``CELERY_BROKER_URL`` and ``SOCKETIO_MESSAGE_QUEUE`` on a plain Redis.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 from pathlib import Path
 
@@ -16,6 +21,7 @@ import requests
 from werkzeug.serving import make_server
 
 from app import create_app
+from app.redis_clients import primaries
 from app.redis_server import RedisServer
 from tests.support import Actor
 
@@ -23,15 +29,13 @@ _names = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def redis_server():
+def redis_url() -> str:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
     server = RedisServer().start()
-    yield server
+    yield server.url
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def redis_url(redis_server) -> str:
-    return redis_server.url
 
 
 @pytest.fixture(scope="session")
@@ -69,10 +73,13 @@ def _clean_state(request):
         from app.db import drop_all
 
         drop_all()
-        r = application.extensions["redis"]
-        keys = [k for k in r.scan_iter(count=1000) if not k.startswith(("_kombu", "unacked"))]
-        for i in range(0, len(keys), 1000):
-            r.delete(*keys[i:i + 1000])
+        for node in primaries(application.extensions["redis"]):  # every master of a cluster
+            keys = [k for k in node.scan_iter(count=1000) if not k.startswith(("_kombu", "unacked"))]
+            for i in range(0, len(keys), 1000):
+                pipe = node.pipeline(transaction=False)  # one key a command: any slots
+                for key in keys[i:i + 1000]:
+                    pipe.delete(key)
+                pipe.execute()
     yield
 
 

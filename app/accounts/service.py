@@ -17,6 +17,7 @@ from app.accounts import tokens
 from app.accounts.models import Account, Profile
 from app.errors import ApiError
 from app.extensions import redis_client
+from app.redis_clients import read_many
 from app.times import iso
 
 # \A...\Z, not ^...$: "$" also matches before a trailing newline ("merca\n" next to "merca").
@@ -119,12 +120,12 @@ def get_many(account_ids: list) -> dict[str, Account]:
     if not ids:
         return {}
     found: dict[str, Account] = {}
-    for account_id, cached in zip(ids, redis_client.mget([_cache_key(i) for i in ids])):
+    for account_id, cached in zip(ids, read_many(redis_client, [_cache_key(i) for i in ids])):
         if cached:
             found[account_id] = _decode(cached)
     missing = [i for i in ids if i not in found]
     if missing:
-        pipe = redis_client.pipeline()
+        pipe = redis_client.pipeline(transaction=False)  # one key per account
         for account in Account.objects(id__in=missing):
             found[str(account.id)] = account
             pipe.set(_cache_key(account.id), json_util.dumps(account.to_mongo()), ex=CACHE_SECONDS)
@@ -139,7 +140,7 @@ def public_many(account_ids: Iterable) -> dict[str, dict]:
     if not ids:
         return {}
     found = {account_id: jsonio.loads(cached) for account_id, cached
-             in zip(ids, redis_client.mget([_public_key(i) for i in ids])) if cached}
+             in zip(ids, read_many(redis_client, [_public_key(i) for i in ids])) if cached}
     missing = [i for i in ids if i not in found]
     if missing:
         pipe = redis_client.pipeline(transaction=False)

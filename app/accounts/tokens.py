@@ -30,7 +30,8 @@ def _hash(raw: str) -> str:
 
 def _cache(token_hash: str, account_id: str, ttl: int) -> None:
     ttl = max(1, min(ttl, current_app.config["TOKEN_CACHE_SECONDS"]))
-    pipe = redis_client.pipeline()
+    # two slots on a cluster: not atomic, nor need it be (revoke_all also reads MongoDB)
+    pipe = redis_client.pipeline(transaction=False)
     pipe.set(f"tok:{token_hash}", account_id, ex=ttl)
     pipe.sadd(f"acct-tokens:{account_id}", token_hash)
     pipe.execute()
@@ -124,8 +125,6 @@ def revoke_all(account_id: object, keep: str | None = None) -> None:
     hashes.discard(keep_hash)
     query.delete()
     if hashes:
-        pipe = redis_client.pipeline()
-        pipe.delete(*[f"tok:{h}" for h in hashes])
-        pipe.srem(f"acct-tokens:{account_id}", *hashes)
-        pipe.execute()
+        redis_client.delete(*[f"tok:{h}" for h in hashes])  # per slot on a cluster
+        redis_client.srem(f"acct-tokens:{account_id}", *hashes)
     _close_sockets(sorted(hashes), account_id=account_id, keep_hash=keep_hash)

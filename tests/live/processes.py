@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from app.redis_clients import is_cluster
 from app.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _env(redis_url: str, var_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URI", "ELASTICSEARCH_URL")}
+    if not is_cluster(redis_url):  # the broker and the Socket.IO queue go with a plain Redis
+        env.pop("CELERY_BROKER_URL", None)
+        env.pop("SOCKETIO_MESSAGE_QUEUE", None)
     env.update(REDIS_URL=redis_url, SECRET_KEY="test-secret", VAR_DIR=str(var_dir),
                PYTHONPATH=str(ROOT), **extra)
     return env
