@@ -28,6 +28,7 @@ FAULTS = [
     ("search_down", ["--posts", "20", "--down", "15"]),
     ("s3_down", ["--down", "15"]),
     ("ffmpeg_kill", []),
+    ("cluster_failover", ["--seconds", "20"]),
 ]
 
 

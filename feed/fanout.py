@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import current_app
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import RedisClusterException, RedisError
 
 from app.accounts import service as accounts
@@ -115,18 +116,23 @@ class _Lane:
         return written
 
 
-def _lanes_for(commands: list[tuple], lanes: dict[str, _Lane]) -> dict[str, list[tuple]]:
-    """The chunk's commands by the master that serves each timeline's slot."""
+def _lanes_for(commands: list[tuple], lanes: dict[str, _Lane],
+               masters: dict[int, str]) -> dict[str, list[tuple]]:
+    """The chunk's commands by the master that serves each timeline's slot (``masters``:
+    slot to master, filled as slots come up, for this delivery)."""
     if not isinstance(redis_client._get_current_object(), RedisCluster):
         lanes.setdefault("", _Lane(redis_client.connection_pool))
         return {"": commands}
     by_node: dict[str, list[tuple]] = {}
-    nodes = redis_client.nodes_manager
     for command in commands:
-        node = nodes.get_node_from_slot(redis_client.keyslot(command[3]))
-        if node.name not in lanes:
-            lanes[node.name] = _Lane(redis_client.get_redis_connection(node).connection_pool)
-        by_node.setdefault(node.name, []).append(command)
+        slot = key_slot(command[3].encode())
+        name = masters.get(slot)
+        if name is None:
+            node = redis_client.nodes_manager.get_node_from_slot(slot)
+            name = masters[slot] = node.name
+            if name not in lanes:
+                lanes[name] = _Lane(redis_client.get_redis_connection(node).connection_pool)
+        by_node.setdefault(name, []).append(command)
     return by_node
 
 
@@ -143,10 +149,11 @@ def deliver(post_id: str, score: int, chunks: Iterable[list[str]], cap: int) -> 
     """
     sha = _push_sha()
     lanes: dict[str, _Lane] = {}
+    masters: dict[int, str] = {}
     written = 0
     try:
         for chunk in chunks:
-            sent = _lanes_for(_push_commands(sha, post_id, score, chunk, cap), lanes)
+            sent = _lanes_for(_push_commands(sha, post_id, score, chunk, cap), lanes, masters)
             for name, commands in sent.items():
                 lanes[name].send(commands)
             for name, lane in lanes.items():

@@ -28,6 +28,7 @@ class Follow(me.Document):
             ("followee", "-created_at"),
             ("follower", "-created_at"),
         ],
+        "shard_key": ("follower", "followee"),  # a rebuild's "whom do I follow" is targeted
     }
 
 
@@ -42,6 +43,7 @@ class Block(me.Document):
     meta = {
         "collection": "blocks",
         "indexes": [{"fields": ["account", "target", "kind"], "unique": True}, "target"],
+        "shard_key": ("account", "target", "kind"),
     }
 
 
@@ -95,6 +97,7 @@ class Post(me.Document):
             ("campaign_id", "status", "-created_at"),
             "tags",
         ],
+        "shard_key": ("author", "id"),  # an author's posts together; a big author still splits
     }
 
 
@@ -107,7 +110,8 @@ class Comment(me.Document):
                                                           "removed", "rejected"))
     created_at = me.DateTimeField(default=utcnow)
 
-    meta = {"collection": "comments", "indexes": [("post", "-created_at"), "author"]}
+    meta = {"collection": "comments", "indexes": [("post", "-created_at"), "author"],
+            "shard_key": ("post", "id")}
 
 
 class Like(me.Document):
@@ -118,6 +122,7 @@ class Like(me.Document):
     meta = {
         "collection": "likes",
         "indexes": [{"fields": ["post", "account"], "unique": True}, ("account", "-created_at")],
+        "shard_key": ("post", "account"),
     }
 
 
@@ -130,14 +135,15 @@ class Notification(me.Document):
     comment_id = me.ObjectIdField(null=True)  # mentions in and replies by a comment
     created_at = me.DateTimeField(default=utcnow)
 
-    meta = {"collection": "notifications", "indexes": [("account", "-created_at")]}
+    meta = {"collection": "notifications", "indexes": [("account", "-created_at")],
+            "shard_key": ("account", "id")}
 
 
 class NotificationState(me.Document):
     account = me.ObjectIdField(primary_key=True)
     read_up_to = me.DateTimeField(null=True)
 
-    meta = {"collection": "notification_state"}
+    meta = {"collection": "notification_state", "shard_key": ("account",)}
 
 
 class DailyViews(me.Document):
@@ -151,6 +157,7 @@ class DailyViews(me.Document):
     meta = {
         "collection": "daily_views",
         "indexes": [{"fields": ["post", "day"], "unique": True}, ("author", "day")],
+        "shard_key": ("post", "day"),
     }
 
 

@@ -56,4 +56,5 @@ class Media(me.Document):
         "collection": "media",
         "indexes": [("owner", "-created_at"), ("status", "created_at"),
                     {"fields": ["upload_id"], "sparse": True}],
+        "shard_key": ("owner", "id"),
     }

@@ -64,6 +64,7 @@ class ModerationItem(Document):
             {"fields": ["status", "queued_at"]},
             {"fields": ["status", "-updated_at"]},
         ],
+        "shard_key": ("target_type", "target_id"),
     }
 
 
@@ -81,6 +82,8 @@ class Report(Document):
     meta = {
         "collection": "moderation_reports",
         "indexes": [{"fields": ["target_type", "target_id"]}],
+        # one reporter's second report of a target lands on the same shard: its id conflicts
+        "shard_key": ("target_type", "target_id"),
     }
 
     @staticmethod

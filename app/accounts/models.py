@@ -36,7 +36,10 @@ class Account(me.Document):
     last_seen_at = me.DateTimeField(null=True)
     created_at = me.DateTimeField(default=utcnow)
 
-    meta = {"collection": "accounts", "indexes": ["kind", "-created_at"]}
+    # username_key: the unique index must lead with the shard key; by-id reads are served
+    # by the Redis account cache (docs/capacity.md)
+    meta = {"collection": "accounts", "indexes": ["kind", "-created_at"],
+            "shard_key": ("username_key",)}
 
     def has_role(self, role: str) -> bool:
         """Admins can do everything moderators can."""
@@ -51,4 +54,4 @@ class Token(me.Document):
     created_at = me.DateTimeField(default=utcnow)
     expires_at = me.DateTimeField(required=True)
 
-    meta = {"collection": "tokens", "indexes": ["account", "expires_at"]}
+    meta = {"collection": "tokens", "indexes": ["account", "expires_at"], "shard_key": ("token_hash",)}

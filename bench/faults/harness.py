@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.redis_clients import is_cluster  # noqa: E402
 from app.redis_server import RedisServer, free_port  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -87,6 +88,10 @@ class WebServer:
             "WEB_THREADS": "64", "PYTHONPATH": str(ROOT),
             **{k: str(v) for k, v in env.items()},
         }
+        if not is_cluster(redis_url):  # the broker and the Socket.IO queue go with a plain Redis
+            for name in ("CELERY_BROKER_URL", "SOCKETIO_MESSAGE_QUEUE"):
+                if name not in env:
+                    self.env.pop(name, None)
         self.process: subprocess.Popen | None = None
         LOGS.mkdir(parents=True, exist_ok=True)
         self.log = LOGS / f"{Path(sys.argv[0]).stem}-web-{self.port}.log"
