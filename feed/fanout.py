@@ -121,7 +121,8 @@ def _lanes_for(commands: list[tuple], lanes: dict[str, _Lane],
     """The chunk's commands by the master that serves each timeline's slot (``masters``:
     slot to master, filled as slots come up, for this delivery)."""
     if not isinstance(redis_client._get_current_object(), RedisCluster):
-        lanes.setdefault("", _Lane(redis_client.connection_pool))
+        if "" not in lanes:
+            lanes[""] = _Lane(redis_client.connection_pool)
         return {"": commands}
     by_node: dict[str, list[tuple]] = {}
     for command in commands:

@@ -141,3 +141,25 @@ def test_per_account_keys_spread_evenly_over_the_masters(rc):
         counts[node] = counts.get(node, 0) + 1
     assert len(counts) == 3
     assert max(counts.values()) / min(counts.values()) < 1.1
+
+
+def test_deliver_pushes_every_active_timeline_in_many_chunks_and_returns_its_connections(ctx):
+    """The real fan-out path on the app's Redis (one, or a cluster in the production shape):
+    200 chunks, so a connection kept per chunk would exhaust the pool (100)."""
+    from bson import ObjectId
+
+    from app.extensions import redis_client
+    from app.redis_clients import primaries
+    from feed import cache, fanout
+
+    followers = [str(ObjectId()) for _ in range(400)]
+    active = followers[::4]
+    for account_id in active:
+        redis_client.zadd(cache.timeline_key(account_id), {cache.SENTINEL: 0})
+    chunks = [followers[i:i + 2] for i in range(0, len(followers), 2)]
+    post = str(ObjectId())
+    assert fanout.deliver(post, 1000, chunks, 800) == len(active)
+    assert all(redis_client.zscore(cache.timeline_key(a), post) == 1000 for a in active)
+    assert not any(redis_client.exists(cache.timeline_key(f)) for f in followers[1::4])
+    for node in primaries(redis_client._get_current_object()):
+        assert len(node.connection_pool._in_use_connections) == 0
