@@ -25,6 +25,7 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import decode_cursor, encode_cursor
+from app.redis_clients import queue_eval
 from feed import audience, hydrate
 from feed.models import Post
 
@@ -71,7 +72,7 @@ def _add(name: str, members: dict[str, float], now: float, pipe: Any) -> None:
     args: list[Any] = [math.exp(-ERA_SECONDS / _tau()), 2 * ERA_SECONDS, KEEP]
     for member, amount in members.items():
         args += [amount, member]
-    pipe.eval(_ADD, 2, _key(name, era), _key(name, era - 1), *args)
+    queue_eval(pipe, _ADD, 2, _key(name, era), _key(name, era - 1), *args)
 
 
 def record(post: Post, action: str, who: str | None, actor: Account | None,
