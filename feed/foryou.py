@@ -84,7 +84,7 @@ def _build(viewer: Account | None, who: str) -> tuple[str, int]:
     snapshot = secrets.token_hex(6)
     key = _snapshot_key(who, snapshot)
     keep = current_app.config["FOR_YOU_KEEP_SECONDS"]
-    pipe = redis_client.pipeline()
+    pipe = redis_client.pipeline(transaction=True)  # one slot ({who})
     entries = [f"{r.id}|{r.reason}|{r.tag or ''}" for r in ranked] or ["-"]
     pipe.rpush(key, *entries)
     pipe.expire(key, keep)
