@@ -69,9 +69,19 @@ class WebProcess:
                 self.process.wait()
 
 
+def readme_error_pages() -> str:
+    """The README nginx configuration's lines from ``large_client_header_buffers`` to the end
+    of its ``location /_errors/`` block."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("    large_client_header_buffers")
+    end = text.index("\n    }\n", text.index("    location /_errors/", start)) + 7
+    return text[start:end]
+
+
 class NginxProcess:
     """Debian's nginx in front of ``upstream`` (a ``host:port``), configured as the README's
-    ``location /`` (``X-Forwarded-For`` appended, ``X-Forwarded-Proto`` set)."""
+    ``location /`` (``X-Forwarded-For`` appended, ``X-Forwarded-Proto`` set), with the README's
+    header buffers and JSON error pages (copied from README.md, so the test checks those)."""
 
     CONFIG = """
 daemon off;
@@ -89,7 +99,7 @@ http {{
     upstream fanhub_api {{ server {upstream}; keepalive 8; }}
     server {{
         listen 127.0.0.1:{port};
-        location / {{
+{errors}        location / {{
             proxy_pass http://fanhub_api;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
@@ -107,7 +117,8 @@ http {{
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = var_dir / "nginx.conf"
-        config.write_text(self.CONFIG.format(dir=var_dir, upstream=upstream, port=self.port))
+        config.write_text(self.CONFIG.format(dir=var_dir, upstream=upstream, port=self.port,
+                                             errors=readme_error_pages()))
         self.log = var_dir / "error.log"
         self.process = subprocess.Popen(["nginx", "-p", str(var_dir), "-c", str(config)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -14,8 +14,8 @@ import socket
 
 import pytest
 
-from app.redis_server import RedisServer
-from tests.live.processes import WebProcess
+from app.redis_server import RedisServer, free_port
+from tests.live.processes import NginxProcess, WebProcess
 
 
 @pytest.fixture(scope="module", params=["gthread", "gevent"])
@@ -26,6 +26,24 @@ def web(request, tmp_path_factory):
     try:
         yield process.wait_ready()
     finally:
+        process.stop()
+        redis.stop()
+
+
+@pytest.fixture(scope="module")
+def nginx(tmp_path_factory):
+    """gunicorn behind nginx configured as the README says."""
+    root = tmp_path_factory.mktemp("gunicorn_nginx")
+    redis = RedisServer().start()
+    process = WebProcess(redis.url, root / "web", DEMO_DATA="0", TRUSTED_PROXIES="1")
+    proxy = None
+    try:
+        process.wait_ready()
+        proxy = NginxProcess(f"127.0.0.1:{process.port}", root / "nginx").wait_ready()
+        yield proxy
+    finally:
+        if proxy:
+            proxy.stop()
         process.stop()
         redis.stop()
 
@@ -106,3 +124,28 @@ def test_a_request_gunicorn_cannot_parse_is_a_json_400(web, raw):
 def test_no_html_redirect_through_gunicorn(web):
     status, headers, body = _send(web, _get("/api/v1/media//x"))
     _assert_contract_error(status, headers, body, 404)
+
+
+@pytest.mark.parametrize("raw, status, code", [
+    (_get("/api/v1/search?q=" + "a" * 40_000), 414, "uri_too_long"),      # nginx's own limit
+    (_get("/api/v1/search?q=" + "a" * 10_000), 414, "uri_too_long"),      # gunicorn's
+    (_get("/api/v1/search?q=" + "a" * 5_000), 414, "uri_too_long"),       # the app's
+    (_get("/api/v1/posts/x", "X-Big: " + "b" * 40_000), 431, "headers_too_large"),  # nginx
+    (_get("/api/v1/posts/x", "X-Big: " + "b" * 20_000), 431, "headers_too_large"),  # gunicorn
+    (_get("/api/v1/posts/x", "X-Big: " + "b" * 10_000), 431, "headers_too_large"),  # the app
+    (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/v1/posts HTTP/1.1\r\nBad Header: x\r\n\r\n", 400, "bad_request"),
+    (_get("/api/v1/media//x"), 404, "not_found"),
+], ids=lambda v: repr(v[:30]) if isinstance(v, bytes) else str(v))
+def test_behind_the_readmes_nginx_every_error_is_json(nginx, raw, status, code):
+    assert _assert_contract_error(*_send(nginx, raw), status)["code"] == code
+
+
+def test_behind_nginx_a_stopped_upstream_is_a_json_503(tmp_path):
+    proxy = NginxProcess(f"127.0.0.1:{free_port()}", tmp_path / "nginx")  # nothing listens
+    try:
+        status, headers, body = _send(proxy.wait_ready(), _get("/api/v1/posts/x"))
+    finally:
+        proxy.stop()
+    assert _assert_contract_error(status, headers, body, 503)["code"] == "unavailable"
+    assert headers["retry-after"] == "1"
