@@ -109,11 +109,13 @@ def _register_blueprints(app: Flask) -> None:
     from app.pages import bp as pages_bp
     from feed.campaign_api import bp as campaigns_bp
     from feed.discover_api import bp as discover_bp
+    from feed.segment_api import bp as segments_bp
 
     api = app.extensions["api"]
     api.register_blueprint(accounts_bp, url_prefix=API_PREFIX)
     api.register_blueprint(campaigns_bp, url_prefix=API_PREFIX)
     api.register_blueprint(discover_bp, url_prefix=API_PREFIX)
+    api.register_blueprint(segments_bp, url_prefix=API_PREFIX)
     for area in _AREAS:
         module = __import__(f"{area}.api", fromlist=["bp"])
         api.register_blueprint(module.bp, url_prefix=API_PREFIX)

@@ -22,3 +22,4 @@ content_held = _signals.signal("content-held")  # sender: Post or Comment; kwarg
 post_engaged = _signals.signal("post-engaged")
 # sender: Account (the follower); kwargs: target (Account): a new follow
 followed = _signals.signal("followed")
+unfollowed = _signals.signal("unfollowed")  # sender: Account (the follower); kwargs: target

@@ -42,7 +42,17 @@ def _register_schemas(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
-    from feed import campaigns, channels, foryou, interests, mentions, pagecache, trends
+    from feed import (
+        audience,
+        campaigns,
+        channels,
+        foryou,
+        interests,
+        mentions,
+        pagecache,
+        segments,
+        trends,
+    )
     from feed.cli import demo_cli, feeds_cli
 
     signals.post_saved.connect(channels.on_post_saved, weak=False)
@@ -58,6 +68,11 @@ def init_app(app: Flask) -> None:
     signals.post_engaged.connect(interests.on_post_engaged, weak=False)
     signals.followed.connect(interests.on_followed, weak=False)
     signals.followed.connect(foryou.on_followed, weak=False)
+    signals.post_engaged.connect(segments.on_post_engaged, weak=False)
+    signals.followed.connect(segments.on_followed, weak=False)
+    signals.unfollowed.connect(segments.on_unfollowed, weak=False)
+    signals.post_saved.connect(segments.on_post_saved, weak=False)
+    audience.use_segments(segments.is_member)
     signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
     signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     _register_schemas(app)

@@ -105,6 +105,7 @@ def unfollow(follower: Account, target_ref: str) -> dict:
         timeline.drop_author(follower.id, target.id)
         pagecache.viewer_changed(follower.id)
         _live_rooms(follower.id)
+        signals.unfollowed.send(follower, target=target)
     return {"following": False, "followers_count": target.followers_count}
 
 

@@ -50,6 +50,7 @@ class Block(me.Document):
 class Audience(me.EmbeddedDocument):
     gender = me.StringField(choices=("female", "male"), null=True)
     interests_any = me.ListField(me.StringField(max_length=40))
+    segment_id = me.StringField(max_length=24, null=True)  # one of the author's segments
 
 
 class Product(me.EmbeddedDocument):
@@ -99,6 +100,17 @@ class Post(me.Document):
         ],
         "shard_key": ("author", "id"),  # an author's posts together; a big author still splits
     }
+
+
+class Segment(me.Document):
+    """A merchant's or influencer's behaviour segment of its fans (``feed/segments.py``)."""
+
+    owner = me.ObjectIdField(required=True)
+    name = me.StringField(required=True, max_length=80)
+    rules = me.ListField(me.DictField())
+    created_at = me.DateTimeField(default=utcnow)
+
+    meta = {"collection": "segments", "indexes": [("owner", "-created_at")]}
 
 
 class Comment(me.Document):

@@ -21,7 +21,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.times import as_utc, utcnow
-from feed import audience, hydrate, pagecache, planning
+from feed import audience, hydrate, pagecache, planning, segments
 from feed.bodies import render_markdown
 from feed.models import PLANNED, Audience, Campaign, Post, Product
 
@@ -124,6 +124,8 @@ def create(account: Account, data: dict[str, Any]) -> Post:
     plan, publish_at = _plan(data)
     campaign = _campaign(data.get("campaign_id"), kind, publish_at, check_window=plan != "draft")
     rule = audience.normalize(data.get("audience"))
+    if rule and rule.get("segment_id"):
+        segments.owned_segment(account, rule["segment_id"])
     post = Post(
         author=account.id,
         author_kind=account.kind,
@@ -277,6 +279,8 @@ def edit(account: Account, post_id: str, changes: dict[str, Any]) -> Post:
         post.tags = normalize_tags(changes["tags"])
     if "audience" in changes:
         rule = audience.normalize(changes["audience"])
+        if rule and rule.get("segment_id"):
+            segments.owned_segment(account, rule["segment_id"])
         post.audience = Audience(**rule) if rule else None
     if "products" in changes:
         post.products = [Product(**p) for p in changes["products"]]

@@ -17,6 +17,8 @@ class AudienceSchema(Schema):
     gender = fields.String(allow_none=True, validate=validate.OneOf(("female", "male")))
     interests_any = fields.List(fields.String(validate=validate.Length(1, 40)),
                                 validate=validate.Length(max=20))
+    segment_id = fields.String(allow_none=True, validate=validate.Length(1, 24),
+                               metadata={"description": "one of the author's behaviour segments"})
 
 
 class ProductSchema(Schema):

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from feed import audience
+from feed import audience, segments
 
 SECTIONS = ("posts", "videos", "campaigns")
 
 
-def viewer_segment(viewer: Any) -> str:
-    return audience.segment(audience.profile_of(viewer))
+def viewer_segment(viewer: Any, page_layout: dict | None = None) -> str:
+    """The layout key for this viewer: the first behaviour segment of the account's layout
+    the viewer is in (keys that are segment ids), else the viewer's gender or ``default``."""
+    profile = audience.profile_of(viewer)
+    for key in page_layout or {}:
+        if len(key) == 24 and profile is not None and segments.is_member(key, profile):
+            return key
+    return audience.segment(profile)
 
 
 def section_order(page_layout: dict | None, segment: str) -> list[str]:

@@ -75,7 +75,7 @@ def account_page(username: str):
             text_posts, more_posts = _text_posts(author, viewer, None)
         videos = timeline.account_posts(author, viewer, VIDEOS_PER_PAGE, kind="video")["items"]
     active = campaigns.account_campaigns(author, limit=10, states=("active", "upcoming"))["items"]
-    segment = layout.viewer_segment(viewer)
+    segment = layout.viewer_segment(viewer, author.page_layout)
     return render(
         "account.html",
         account=accounts.account_json(author, viewer=viewer),
