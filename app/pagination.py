@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import math
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -11,6 +14,7 @@ from bson import ObjectId
 from marshmallow import Schema, fields, validate
 
 from app.errors import ApiError
+from app.times import from_ms, parse_instant
 
 DEFAULT_LIMIT = 20
 
@@ -37,16 +41,106 @@ def encode_cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> Any:
-    """The value inside a cursor, or None; a cursor we did not make is a 400."""
+# What any cursor of ours can hold: a short list (or small object) of strings, booleans,
+# null and integers of at most 53 bits; finite floats only where a search engine put them.
+MAX_CURSOR_INT = 2**53
+_MAX_ITEMS = 16
+_MAX_DEPTH = 3
+
+
+def _invalid(name: str = "cursor", why: str = "not a cursor from this API") -> ApiError:
+    return ApiError(400, "invalid_cursor", "cursor is not valid", {name: [why]})
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """True when ``value`` is within what we ever encode (no 20-digit numbers, no nesting)."""
+    if value is None or isinstance(value, (bool, str)):
+        return not isinstance(value, str) or len(value) <= 200
+    if isinstance(value, int):
+        return -MAX_CURSOR_INT <= value <= MAX_CURSOR_INT
+    if isinstance(value, float):
+        return math.isfinite(value) and abs(value) <= MAX_CURSOR_INT
+    if depth >= _MAX_DEPTH or len(value) > _MAX_ITEMS:
+        return False
+    if isinstance(value, list):
+        return all(_plain(v, depth + 1) for v in value)
+    if isinstance(value, dict):
+        return all(_plain(v, depth + 1) for v in value.values())
+    return False
+
+
+# Parts of a list cursor, for ``decode_cursor(cursor, parts=(...))``: each checks and
+# converts one position, raising ValueError when it does not fit.
+def ms_part(value: Any) -> int:
+    """Epoch milliseconds inside ``app.times``' range."""
+    from_ms(value)
+    return value
+
+
+def count_part(value: Any) -> int:
+    """A non-negative integer (a view count, an offset)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError("not a count")
+    return value
+
+
+def int_part(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError("not an integer")
+    return value
+
+
+def id_part(value: Any) -> str:
+    """An ObjectId's 24 hex digits."""
+    if not isinstance(value, str) or not ObjectId.is_valid(value):
+        raise ValueError("not an id")
+    return value
+
+
+def str_part(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a string")
+    return value
+
+
+def instant_part(value: Any) -> datetime:
+    """An ISO 8601 time inside ``app.times``' range, as an aware UTC datetime."""
+    return parse_instant(value)
+
+
+def one_of(*choices: Any) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not any(value == c and type(value) is type(c) for c in choices):
+            raise ValueError("not one of the choices")
+        return value
+    return check
+
+
+def decode_cursor(cursor: str | None, parts: Sequence[Callable[[Any], Any]] | None = None,
+                  name: str = "cursor") -> Any:
+    """The value inside a cursor, or None; a cursor we did not make is a 400.
+
+    Every cursor is checked for what we ever put in one (``_plain``); with ``parts`` it must
+    be a list of exactly those parts, each checked and converted (``ms_part``, ``id_part``,
+    ...), so a well-formed cursor holding an impossible value is a 400 too, not a 500 later.
+    """
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                       {"cursor": ["not a cursor from this API"]}) from None
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise _invalid(name) from None
+    if not _plain(value):
+        raise _invalid(name)
+    if parts is None:
+        return value
+    if not isinstance(value, list) or len(value) != len(parts):
+        raise _invalid(name)
+    try:
+        return [part(v) for part, v in zip(parts, value, strict=True)]
+    except (ValueError, TypeError):
+        raise _invalid(name) from None
 
 
 def page(items: list, next_cursor: Any = None, **extra: Any) -> dict:
@@ -64,8 +158,7 @@ def newest_first(query: Any, limit: int, cursor: str | None) -> tuple[list, str 
     last = decode_cursor(cursor)
     if last is not None:
         if not (isinstance(last, str) and ObjectId.is_valid(last)):
-            raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                           {"cursor": ["not a cursor from this API"]})
+            raise _invalid()
         query = query.filter(id__lt=ObjectId(last))
     rows = list(query.order_by("-id").limit(limit + 1))
     more = len(rows) > limit

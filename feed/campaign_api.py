@@ -3,7 +3,6 @@
 The schemas here validate the requests and generate the OpenAPI of these routes.
 """
 
-from datetime import UTC
 
 from flask import g
 from marshmallow import Schema, fields, validate
@@ -14,6 +13,7 @@ from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.idempotency import idempotent
 from app.pagination import PageArgs, page_schema
+from app.times import Instant
 from feed import campaigns
 from feed.schemas import PostPageSchema
 
@@ -24,8 +24,8 @@ class CampaignCreateSchema(Schema):
     title = fields.String(required=True, validate=validate.Length(1, 120))
     description = fields.String(load_default="", validate=validate.Length(max=5000))
     tag = fields.String(required=True, validate=validate.Length(1, 40))
-    starts_at = fields.AwareDateTime(required=True, default_timezone=UTC)
-    ends_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    starts_at = Instant(required=True)
+    ends_at = Instant(required=True)
 
 
 class CampaignSchema(Schema):

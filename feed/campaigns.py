@@ -11,7 +11,7 @@ an entry or an entrant changes (``counts``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -23,8 +23,16 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
-from app.pagination import decode_cursor, encode_cursor
-from app.times import as_utc, iso, utcnow
+from app.pagination import (
+    count_part,
+    decode_cursor,
+    encode_cursor,
+    id_part,
+    int_part,
+    ms_part,
+    one_of,
+)
+from app.times import as_utc, from_ms, iso, utcnow
 from feed import cache, hydrate
 from feed.models import Campaign, Follow, Post
 
@@ -190,14 +198,9 @@ def campaign_json(campaign: Campaign, now: datetime | None = None,
 
 
 def _entry_cursor(sort: str, value: Any) -> tuple[int, str] | None:
-    decoded = decode_cursor(value)
-    if decoded is None:
-        return None
-    if (not isinstance(decoded, list) or len(decoded) != 3 or decoded[0] != sort
-            or not isinstance(decoded[1], int) or not ObjectId.is_valid(str(decoded[2]))):
-        raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                       {"cursor": ["not a cursor of this gallery"]})
-    return decoded[1], str(decoded[2])
+    decoded = decode_cursor(value, (one_of(sort), ms_part if sort == "new" else count_part,
+                                    id_part))
+    return None if decoded is None else (decoded[1], decoded[2])
 
 
 def entries(campaign: Campaign, viewer: Account | None, sort: str = "new", limit: int = 20,
@@ -217,7 +220,7 @@ def entries(campaign: Campaign, viewer: Account | None, sort: str = "new", limit
         if bound is not None:
             value, last_id = bound
             if sort == "new":
-                value = datetime.fromtimestamp(value / 1000, tz=UTC)
+                value = from_ms(value)
             batch = batch.filter(Q(**{f"{field}__lt": value})
                                  | Q(**{field: value, "id__lt": ObjectId(last_id)}))
         rows = list(batch.order_by(f"-{field}", "-id").only("id", "created_at", "view_count")
@@ -252,12 +255,7 @@ def _order_key(campaign: Campaign, now: datetime) -> list:
 def account_campaigns(account: Account, limit: int = 20, cursor: str | None = None,
                       states: tuple[str, ...] = STATES) -> dict[str, Any]:
     """The merchant's campaigns, active first; other accounts have none."""
-    bound = decode_cursor(cursor)
-    if bound is not None and (not isinstance(bound, list) or len(bound) != 3
-                              or not all(isinstance(v, int) for v in bound[:2])
-                              or not isinstance(bound[2], str)):
-        raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                       {"cursor": ["not a cursor of this list"]})
+    bound = decode_cursor(cursor, (one_of(0, 1, 2), int_part, id_part))
     if account.kind != "merchant":
         return {"items": [], "next_cursor": None}
     now = utcnow()

@@ -1,11 +1,11 @@
 """Request and response schemas of the feed; they validate and generate the OpenAPI."""
 
-from datetime import UTC
 
 from marshmallow import Schema, fields, validate
 
 from app.accounts.schemas import AccountSchema
 from app.pagination import PageArgs, page_schema
+from app.times import Instant
 from feed.models import POST_KINDS
 
 
@@ -42,14 +42,14 @@ class PostCreateSchema(Schema):
     campaign_id = fields.String(allow_none=True, validate=validate.Length(1, 40))
     draft = fields.Boolean(load_default=False,
                            metadata={"description": "keep it as a draft (the author's only)"})
-    publish_at = fields.AwareDateTime(
-        allow_none=True, default_timezone=UTC,
+    publish_at = Instant(
+        allow_none=True,
         metadata={"description": "publish then (up to 90 days ahead): status `scheduled`"})
 
 
 class PublishSchema(Schema):
-    publish_at = fields.AwareDateTime(
-        allow_none=True, load_default=None, default_timezone=UTC,
+    publish_at = Instant(
+        allow_none=True, load_default=None,
         metadata={"description": "schedule for then instead of publishing now"})
 
 
@@ -60,8 +60,8 @@ class PostUpdateSchema(Schema):
     tags = fields.List(_tag(), validate=validate.Length(max=10))
     audience = fields.Nested(AudienceSchema, allow_none=True)
     products = fields.List(fields.Nested(ProductSchema), validate=validate.Length(max=9))
-    publish_at = fields.AwareDateTime(
-        allow_none=True, default_timezone=UTC,
+    publish_at = Instant(
+        allow_none=True,
         metadata={"description": "drafts and scheduled posts: a new time, or null to keep "
                                  "(or make) it a draft"})
 
@@ -178,7 +178,7 @@ NotificationPageSchema = Schema.from_dict({
 
 
 class MarkReadSchema(Schema):
-    up_to = fields.AwareDateTime(required=True, default_timezone=UTC)
+    up_to = Instant(required=True)
 
 
 class StatsArgs(Schema):

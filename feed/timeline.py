@@ -9,7 +9,6 @@ arrive, and the same for every viewer.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
@@ -17,10 +16,10 @@ from flask import current_app
 from mongoengine.queryset.visitor import Q
 
 from app.accounts.models import Account
-from app.errors import ApiError
 from app.extensions import redis_client
-from app.pagination import decode_cursor
+from app.pagination import decode_cursor, id_part, ms_part
 from app.redis_clients import queue_eval
+from app.times import from_ms
 from feed import audience, cache, graph, hydrate
 from feed.fanout import ensure_recent
 from feed.models import PLANNED, Post
@@ -103,13 +102,7 @@ def drop_author(account_id: object, author_id: object) -> None:
 
 def _bounds(cursor: str | None, after: str | None) -> tuple[list | None, list | None]:
     def parse(value: str | None, name: str) -> list | None:
-        decoded = decode_cursor(value)
-        if decoded is None:
-            return None
-        if (not isinstance(decoded, list) or len(decoded) != 2
-                or not isinstance(decoded[0], int) or not ObjectId.is_valid(str(decoded[1]))):
-            raise ApiError(400, "invalid_cursor", "cursor is not valid", {name: ["not a feed cursor"]})
-        return decoded
+        return decode_cursor(value, (ms_part, id_part), name)
 
     return parse(cursor, "cursor"), parse(after, "after")
 
@@ -265,7 +258,7 @@ def query_page(query: Any, viewer: Account | None, limit: int,
     while len(items) <= limit:
         batch = query
         if upper:
-            at = datetime.fromtimestamp(upper[0] / 1000, tz=UTC)
+            at = from_ms(upper[0])
             batch = batch.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=ObjectId(upper[1])))
         rows = list(batch.order_by("-created_at", "-id").only("id", "created_at").limit(limit + 10))
         items += hydrate.posts_json([str(p.id) for p in rows], viewer)

@@ -10,7 +10,6 @@ author live (``moderation.decision``).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -20,7 +19,7 @@ from mongoengine.queryset.visitor import Q
 
 from app import live, signals
 from app.errors import ApiError
-from app.times import as_utc, iso, utcnow
+from app.times import as_utc, iso, parse_instant, utcnow
 from moderation import terms as term_rules
 from moderation.models import (
     ACTIONS,
@@ -197,7 +196,7 @@ def list_items(status: str = "pending", target_type: str | None = None,
     key = "queued_at" if ascending else "updated_at"
     if cursor:
         try:
-            at, last_id = datetime.fromisoformat(cursor[0]), ObjectId(cursor[1])
+            at, last_id = parse_instant(cursor[0]), ObjectId(cursor[1])
         except (TypeError, ValueError, IndexError, KeyError):
             raise ApiError(400, "invalid_cursor", "cursor is not valid",
                            {"cursor": ["not a cursor from this API"]}) from None
@@ -346,7 +345,7 @@ def list_audit(limit: int = 20, cursor: list | None = None, target_type: str | N
         query = query.filter(target_id=target_id)
     if cursor:
         try:
-            at, last_id = datetime.fromisoformat(cursor[0]), ObjectId(cursor[1])
+            at, last_id = parse_instant(cursor[0]), ObjectId(cursor[1])
         except (TypeError, ValueError, IndexError, KeyError):
             raise ApiError(400, "invalid_cursor", "cursor is not valid",
                            {"cursor": ["not a cursor from this API"]}) from None

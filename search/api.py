@@ -7,37 +7,21 @@ as feeds and account pages. An engine that is down is a 503 ``search_unavailable
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from app import screening
 from app.api import Blueprint
 from app.auth import auth_optional, current_account
 from app.errors import ApiError
 from app.pagination import PageArgs, decode_cursor, encode_cursor
+from app.times import Instant
 from search import analysis
 from search.documents import viewer_from_account
 from search.engine import TYPES, BadCursor, SearchRequest, SearchUnavailable, get_engine
 
 bp = Blueprint("search", __name__, description="Search posts, headlines, videos and accounts")
-
-
-class When(fields.Field):
-    """An ISO 8601 date (``2026-11-24``, midnight UTC) or datetime (naive means UTC)."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
-        if not isinstance(value, str) or len(value) > 40:
-            raise ValidationError("not a date or datetime")
-        try:
-            if len(value) == 10:
-                day = date.fromisoformat(value)
-                return datetime(day.year, day.month, day.day, tzinfo=UTC)
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationError("not an ISO 8601 date or datetime") from None
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed
 
 
 class SearchArgs(PageArgs):
@@ -46,8 +30,8 @@ class SearchArgs(PageArgs):
     author = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
                            metadata={"description": "account id or @username"})
     tag = fields.String(load_default=None, validate=validate.Length(min=1, max=40))
-    since = When(load_default=None, metadata={"description": "created at or after"})
-    until = When(load_default=None, metadata={"description": "created before"})
+    since = Instant(load_default=None, metadata={"description": "created at or after"})
+    until = Instant(load_default=None, metadata={"description": "created before"})
 
 
 class SuggestArgs(Schema):
