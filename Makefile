@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test proof lint system-deps setup mongoeco clean
+.PHONY: run test proof topology lint system-deps setup mongoeco clean
 
 setup: $(STAMP) system-deps
 
@@ -52,8 +52,13 @@ test: setup mongoeco
 	$(BIN)/python -m tests.harness
 
 proof: WITH_BROWSER=1
-proof: setup
+proof: setup mongoeco
 	$(BIN)/python -m bench.proof
+
+# The Procfile topology for real (mongoeco, redis, 2 web, live, worker, beat behind nginx):
+# the load test through nginx and five faults; part of `make proof`.
+topology: setup mongoeco
+	$(BIN)/python -m bench.topology
 
 lint: setup
 	$(BIN)/ruff check .

@@ -30,8 +30,10 @@ def create_app(**overrides: object) -> Flask:
     app.config.from_mapping(config.as_dict())
     _secret_key(app, config)
 
-    from app import db, headers, health, request_limits, runtime
+    from app import db, dbstats, headers, health, request_limits, runtime
 
+    if app.config["MONGODB_COMMAND_STATS"]:
+        dbstats.init_app(app)
     app.config["MONGO_BACKEND"] = db.connect(app.config["MONGODB_URI"],
                                              app.config["MONGODB_TIMEOUT_MS"],
                                              app.config["MONGODB_SOCKET_TIMEOUT_MS"])

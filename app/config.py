@@ -62,6 +62,8 @@ class Config:
         self.MONGODB_TIMEOUT_MS = _int("MONGODB_TIMEOUT_MS", 3000)  # connect, server selection
         # a server that stops answering mid-command (frozen, partitioned): longer, for slow jobs
         self.MONGODB_SOCKET_TIMEOUT_MS = _int("MONGODB_SOCKET_TIMEOUT_MS", 20000)
+        # per-route time waiting on MongoDB, written under VAR_DIR/dbstats (app/dbstats.py)
+        self.MONGODB_COMMAND_STATS = _bool("MONGODB_COMMAND_STATS", False)
         self.REDIS_URL = _env("REDIS_URL")  # redis://... or redis+cluster://host:port[,host:port]
         # Both need one plain Redis (kombu and python-socketio do not speak Cluster); unset,
         # they are REDIS_URL, which must then be plain (see queue_urls).

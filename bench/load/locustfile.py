@@ -22,6 +22,7 @@ POSTS: list[str] = list(ACCOUNTS["posts"])  # grows with the posts made during t
 _log = open(os.environ["LOAD_WRITES"], "a", buffering=1)  # noqa: SIM115 - open for the run
 _lock = threading.Lock()
 STATUSES: dict[str, dict[int, int]] = {}
+ERROR_CODES: dict[str, int] = {}  # "503 database_unavailable" -> count, for 5xx answers
 
 
 def record(kind: str, **fields) -> None:
@@ -34,6 +35,13 @@ def _count(request_type, name, response_length, response=None, exception=None, *
     status = getattr(response, "status_code", 0) or 0
     by_route = STATUSES.setdefault(f"{request_type} {name}", {})
     by_route[status] = by_route.get(status, 0) + 1
+    if status >= 500:
+        try:
+            code = json.loads(response.text)["error"]["code"]
+        except Exception:  # not the contract's shape (a proxy's page, an empty body)
+            code = "(not the contract's shape)"
+        key = f"{status} {code}"
+        ERROR_CODES[key] = ERROR_CODES.get(key, 0) + 1
 
 
 @events.quitting.add_listener
@@ -42,6 +50,8 @@ def _dump(environment, **_):
     if path:
         with open(path, "w") as fh:
             json.dump(STATUSES, fh)
+        with open(path + ".codes", "w") as fh:
+            json.dump(ERROR_CODES, fh)
 
 
 def _auth(account: dict) -> dict:
