@@ -5,7 +5,9 @@
 - attack: the schemathesis run with many more examples per operation than ``make test``,
   plus the security set (tests/proof);
 - faults: every scenario in bench/faults, each ending in its own assertion;
-- load: bench/load/run.py (seeding, locust from its own process, reconciliation).
+- load: bench/load/run.py (seeding, locust from its own process, reconciliation);
+- topology: bench/topology (the Procfile's processes on mongoeco behind nginx: the load test
+  through nginx, then five faults).
 
 Each part prints PASS/FAIL lines; the exit status is non-zero if any part failed.
 """
@@ -60,13 +62,17 @@ def load(minutes: float, users: int) -> bool:
                          "--users", str(users)])
 
 
+def topology(minutes: float) -> bool:
+    return _run("topology", [PYTHON, "-m", "bench.topology", "--minutes", str(minutes)])
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("LOAD_MINUTES", 5)))
     parser.add_argument("--users", type=int, default=60)
     parser.add_argument("--examples", type=int, default=40,
                         help="schemathesis examples per operation (valid; half as many invalid)")
-    parser.add_argument("--only", default="attack,faults,load")
+    parser.add_argument("--only", default="attack,faults,load,topology")
     args = parser.parse_args()
     parts = set(args.only.split(","))
     outcome = {}
@@ -76,6 +82,8 @@ def main() -> int:
         outcome["faults"] = faults()
     if "load" in parts:
         outcome["load"] = load(args.minutes, args.users)
+    if "topology" in parts:
+        outcome["topology"] = topology(min(args.minutes, 2))  # mongoeco is pure Python
     print("\n" + "  ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in outcome.items()))
     return 0 if all(outcome.values()) else 1
 

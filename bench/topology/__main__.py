@@ -28,7 +28,7 @@ from bson import ObjectId
 
 from app.redis_server import free_port
 from bench.faults.harness import Client, ScenarioFailed, check, clip, wait_for
-from bench.load.run import OUT, drain, reconcile, report, run_locust, seed
+from bench.load.run import OUT, reconcile, report, run_locust, seed
 from bench.topology.stack import Topology, procfile
 
 PARTS = ["load", "fanout", "transcode", "outbox", "beat", "mongo"]
@@ -150,7 +150,7 @@ class Run:
         run_locust(self.topo.url, accounts_path, int(a.minutes * 60), a.users, self.prefix)
         time.sleep(6)  # the processes write their MongoDB timings every 5 s
         mongo_share = self.dbstats_diff(before, self.dbstats())
-        backlog = drain(self.topo.redis.url)
+        backlog = self.drain()
         self.wait_outbox_empty()
         result = reconcile(self.topo.url, self.accounts, Path(str(self.prefix) + "_writes.jsonl"))
         table, totals = report(self.prefix, int(a.minutes * 60),
@@ -407,7 +407,7 @@ class Run:
         log("MongoDB started again")
         done.wait(seconds + 120)
         check(not failure, f"locust failed: {failure}")
-        drain(self.topo.redis.url)
+        self.drain()
         self.wait_outbox_empty()
         result = reconcile(self.topo.url, self.accounts, Path(str(prefix) + "_writes.jsonl"))
         earlier = reconcile(self.topo.url, self.accounts,
@@ -433,6 +433,20 @@ class Run:
         return figures
 
     # ------------------------------------------------------------------ figures
+
+    def drain(self, timeout: float = 600) -> float:
+        """Wait until the job queues stay empty; returns seconds. (Unlike the load test's,
+        this ignores the broker's ``unacked`` entries: a SIGKILLed worker's stay there for
+        the visibility timeout, while the sweeps have long redone their work.)"""
+        started = time.monotonic()
+        quiet = 0
+        while time.monotonic() - started < timeout and quiet < 3:
+            pipe = self.redis.pipeline()
+            for queue in ("celery", "fanout", "search", "media"):
+                pipe.llen(queue)
+            quiet = quiet + 1 if not any(pipe.execute()) else 0
+            time.sleep(0.5)
+        return time.monotonic() - started
 
     def wait_outbox_empty(self) -> None:
         wait_for(lambda: self.db.posts.count_documents({"fanout_due": {"$ne": None}}) == 0,

@@ -9,6 +9,7 @@ environment: ``MONGODB_URI`` on the mongoeco server, ``REDIS_URL`` on the redis-
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -71,6 +72,12 @@ http {{
 """
 
 
+def _die_with_parent() -> None:
+    """Linux: SIGKILL the child when the runner dies, so no process outlives a stopped run."""
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def procfile() -> dict[str, str]:
     lines = (ROOT / "Procfile").read_text().splitlines()
     return dict(line.split(":", 1) for line in lines if line.strip() and ":" in line)
@@ -89,7 +96,8 @@ class Proc:
             log.write(f"\n===== start {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
             self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+                                            stderr=subprocess.STDOUT, start_new_session=True,
+                                            preexec_fn=_die_with_parent)
         return self
 
     @property

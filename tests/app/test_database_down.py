@@ -44,8 +44,8 @@ def stack(redis_url, tmp_path):
         except requests.RequestException:
             return False
 
-    wait_for(up, timeout=60)
     try:
+        wait_for(up, timeout=60)
         yield url, mongo
     finally:
         web.terminate()
