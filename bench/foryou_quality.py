@@ -17,6 +17,8 @@ leak into its ranking. Prints precision@20 and nDCG@20 and ours / the better bas
 from __future__ import annotations
 
 import argparse
+import bisect
+import itertools
 import math
 import random
 import time
@@ -48,6 +50,17 @@ def _pick(rng: random.Random, items: list, weights: list[float]):
     return rng.choices(items, weights)[0]
 
 
+class Picker:
+    """Weighted choice from a fixed pool, cumulative weights computed once."""
+
+    def __init__(self, items: list, weights: list[float]) -> None:
+        self.items = items
+        self.cum = list(itertools.accumulate(weights))
+
+    def __call__(self, rng: random.Random):
+        return self.items[bisect.bisect_left(self.cum, rng.random() * self.cum[-1])]
+
+
 def build(args) -> dict:
     rng = random.Random(args.seed)
     authors = []
@@ -58,10 +71,9 @@ def build(args) -> dict:
                         "activity": rng.lognormvariate(0, 0.8)})
     weeks = 5
     posts: list[Post] = []
-    activity = [a["activity"] for a in authors]
+    pick_author = Picker(list(range(args.authors)), [a["activity"] for a in authors])
     for n in tqdm(range(args.posts), desc="posts", mininterval=1):
-        a = _pick(rng, list(range(args.authors)), activity) if n % 1000 else rng.randrange(
-            args.authors)
+        a = pick_author(rng) if n % 1000 else rng.randrange(args.authors)
         author = authors[a]
         roll = rng.random()
         tag = author["main"] if roll < 0.75 else author["second"] if roll < 0.9 else rng.choice(
@@ -96,20 +108,22 @@ def build(args) -> dict:
                      "declared": [favourites[0]] if rng.random() < 0.5 else [],
                      "events": []})
     names, shares = zip(*ACTIONS)
+    tag_pickers = {key: Picker(pool, [p.quality for p in pool])
+                   for key, pool in by_week_tag.items()}
     for fan in tqdm(fans, desc="interactions", mininterval=1):
         for week in range(weeks):
+            followed = [p for a in fan["follows"] for p in by_week_author.get((week, a), ())]
+            pick_followed = Picker(followed, [p.quality for p in followed]) if followed else None
             for _ in range(rng.randint(3, 15)):
-                pool: list[Post] = []
-                if rng.random() < 0.3:
-                    followed = [p for a in fan["follows"] for p in by_week_author.get((week, a), ())]
-                    pool = followed
-                if not pool:
+                if pick_followed is not None and rng.random() < 0.3:
+                    post = pick_followed(rng)
+                else:
                     tag = (_pick(rng, fan["tags"], fan["weights"]) if rng.random() < 0.88
                            else rng.choice(TAGS))
-                    pool = by_week_tag.get((week, tag), [])
-                if not pool:
-                    continue
-                post = _pick(rng, pool, [p.quality for p in pool])
+                    picker = tag_pickers.get((week, tag))
+                    if picker is None:
+                        continue
+                    post = picker(rng)
                 action = _pick(rng, list(names), list(shares))
                 at = min(post.created + rng.expovariate(1 / 43200.0), START + weeks * WEEK - 1)
                 fan["events"].append((at, post, action))

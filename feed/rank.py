@@ -13,9 +13,9 @@ below a good one inside them). The parts, each scaled to 0..1:
 - interest: how much the viewer likes the post's tags (declared ones count as a like a
   day), relative to the viewer's strongest taste;
 - author: the viewer's affinity with the author (likes, comments, views, follows);
-- popularity: unique views, likes and comments per hour since publication;
-- velocity: the same rate against the author's usual (a small account's breakout beats a
-  big account's routine post);
+- popularity: its unique views, likes and comments (against the best at hand);
+- velocity: that engagement per hour since publication, against the author's usual rate
+  (a small account's breakout beats a big account's routine post);
 - freshness: halves every ``FRESH_HALF_LIFE``;
 - relation: the viewer follows the author.
 
@@ -40,8 +40,8 @@ ACTION_WEIGHTS = {"viewed": 1.0, "liked": 3.0, "commented": 4.0, "clicked_produc
                   "followed": 5.0, "declared": 3.0}
 #: How a post's unique engagement is counted for its velocity.
 ENGAGEMENT_WEIGHTS = {"views": 0.2, "likes": 1.0, "comments": 2.0}
-MIX = {"interest": 1.0, "author": 0.3, "velocity": 0.3, "popularity": 1.0, "freshness": 0.02,
-       "relation": 0.3}
+MIX = {"interest": 1.0, "author": 1.0, "velocity": 0.3, "popularity": 1.0, "freshness": 0.02,
+       "relation": 2.0}
 
 _TAU = INTEREST_HALF_LIFE / math.log(2)
 
@@ -136,7 +136,7 @@ def rank(candidates: Iterable[Candidate], taste: ViewerTaste, now: float,
     if not pool:
         return []
     usual = author_usual(pool, now)
-    log_top = math.log1p(max(_rate(c, now) for c in pool)) or 1.0
+    log_top = math.log1p(max(c.engagement for c in pool)) or 1.0
     top_tag = max(taste.tags.values(), default=0.0) or 1.0
     top_author = max(taste.authors.values(), default=0.0) or 1.0
     fresh_tau = FRESH_HALF_LIFE / math.log(2)
@@ -152,7 +152,7 @@ def rank(candidates: Iterable[Candidate], taste: ViewerTaste, now: float,
         author = taste.authors.get(c.author, 0.0) / top_author
         rate = _rate(c, now)
         velocity = min(1.0, math.log1p(rate / (usual[c.author] + 0.5)) / log10)
-        popularity = math.log1p(rate) / log_top
+        popularity = math.log1p(c.engagement) / log_top
         freshness = math.exp(-max(0.0, now - c.created) / fresh_tau)
         relation = 1.0 if c.author in taste.following else 0.0
         parts = {"interest": MIX["interest"] * interest, "author": MIX["author"] * author,
