@@ -148,6 +148,9 @@ class Config:
         self.MARKDOWN_RENDER_SECONDS = float(_env("MARKDOWN_RENDER_SECONDS", "2"))
 
         # Feeds.
+        # An account's cached liked set lives this long after it was loaded (a backstop:
+        # like and unlike keep it exact, feed/interactions.py), then is reloaded from MongoDB.
+        self.LIKED_CACHE_SECONDS = _int("LIKED_CACHE_SECONDS", 24 * 3600)
         self.FANOUT_MAX_FOLLOWERS = _int("FANOUT_MAX_FOLLOWERS", 10_000)
         self.FANOUT_BATCH_SIZE = _int("FANOUT_BATCH_SIZE", 5_000)
         self.TIMELINE_MAX = _int("TIMELINE_MAX", 800)

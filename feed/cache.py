@@ -143,11 +143,12 @@ def ensure_set(key: str, loader: Callable[[], Iterable[str]],
     return members
 
 
-def set_members(key: str, loader: Callable[[], Iterable[str]]) -> set[str]:
+def set_members(key: str, loader: Callable[[], Iterable[str]],
+                ttl: int | None = None) -> set[str]:
     """Members of a cached set; one round trip when warm (the sentinel marks it present)."""
     members = redis_client.smembers(key)
     if not members:
-        loaded = ensure_set(key, loader)
+        loaded = ensure_set(key, loader, ttl)
         members = set(loaded) if loaded is not None else redis_client.smembers(key)
     members.discard(SENTINEL)
     return members
@@ -164,6 +165,12 @@ def add_if_cached(key: str, *members: str) -> None:
     """Keep a cached set in step with a write, without creating a partial set (and cancel a
     load of it in progress, which may have read MongoDB before this write)."""
     redis_client.eval(_SADD_IF_EXISTS, 2, key, loading_key(key), *members)
+
+
+def forget_set(key: str) -> None:
+    """Drop a cached set we are unsure of (and cancel a load of it in progress): the next
+    reader rebuilds it from MongoDB."""
+    redis_client.delete(key, loading_key(key))
 
 
 def remove_if_cached(key: str, *members: str) -> None:

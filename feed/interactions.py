@@ -1,16 +1,23 @@
 """Likes, comments and unique views.
 
 Likes are documents with a unique (post, account) index; counts move with ``$inc`` only when
-a like is really created or deleted, so repeats and races never skew them. Unique views go
+a like is really created or deleted, so repeats and races never skew them. The viewer's
+cached liked set (``liked``) follows each write under a short per-(account, post) lock, so a
+like and an unlike racing each other update MongoDB and Redis in the same order; a writer
+that could not hold the lock throughout drops the set instead (rebuilt on the next read). Unique views go
 into a HyperLogLog per post (and per post and day, for stats); a periodic job flushes them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 from bson import ObjectId
+from flask import current_app
 from mongoengine.errors import NotUniqueError
+from redis.exceptions import LockError
 
 from app import screening, signals
 from app.accounts import service as accounts
@@ -26,10 +33,36 @@ from feed.posts import get_visible
 VIEW_DAYS_KEEP = 40
 
 
+LIKE_LOCK_SECONDS = 30  # far above a like's MongoDB write and Redis update
+
+
 def liked_ids(account_id: object) -> set[str]:
     """Posts the account liked (Redis, loaded from MongoDB when missing)."""
     return cache.set_members(cache.liked_key(account_id), lambda: (
-        str(like.post) for like in Like.objects(account=account_id).only("post")))
+        str(like.post) for like in Like.objects(account=account_id).only("post")),
+        ttl=int(current_app.config["LIKED_CACHE_SECONDS"]))
+
+
+@contextmanager
+def _liking(account_id: object, post_id: str) -> Iterator[None]:
+    """One like or unlike of ``post_id`` by the account at a time, its MongoDB write and its
+    cached-set update together; without the lock held throughout, the set is dropped."""
+    key = cache.liked_key(account_id)
+    lock = redis_client.lock(f"{key}:lock:{post_id}", timeout=LIKE_LOCK_SECONDS,
+                             blocking_timeout=LIKE_LOCK_SECONDS, thread_local=False)
+    held = lock.acquire()
+    try:
+        yield
+    finally:
+        kept = False
+        if held:
+            try:
+                lock.release()  # LockError if it expired and someone else took it meanwhile
+                kept = True
+            except LockError:
+                pass
+        if not kept:
+            cache.forget_set(key)
 
 
 def _bump(post_id: object, field: str, delta: int) -> int:
@@ -50,12 +83,16 @@ def _counts_event(post_id: str) -> None:
 
 def like(account: Account, post_id: str) -> dict:
     post = get_visible(post_id, account)
-    try:
-        Like(post=post.id, account=account.id).save(force_insert=True)
-    except NotUniqueError:
+    with _liking(account.id, post_id):
+        try:
+            Like(post=post.id, account=account.id).save(force_insert=True)
+            created = True
+        except NotUniqueError:
+            created = False
+        cache.add_if_cached(cache.liked_key(account.id), post_id)  # a repeat heals it too
+    if not created:
         count = hydrate.load([post_id])[post_id]["like_count"]
         return {"liked": True, "like_count": count}
-    cache.add_if_cached(cache.liked_key(account.id), post_id)
     count = _bump(post.id, "like", 1)
     signals.post_engaged.send(post, action="liked", actor=account, who=f"a:{account.id}")
     notifications.notify(post.author, "like", account, post.id)
@@ -66,8 +103,10 @@ def like(account: Account, post_id: str) -> dict:
 
 def unlike(account: Account, post_id: str) -> dict:
     post = get_visible(post_id, account)
-    if Like.objects(post=post.id, account=account.id).delete():
-        cache.remove_if_cached(cache.liked_key(account.id), post_id)
+    with _liking(account.id, post_id):
+        deleted = Like.objects(post=post.id, account=account.id).delete()
+        cache.remove_if_cached(cache.liked_key(account.id), post_id)  # a repeat heals it too
+    if deleted:
         count = _bump(post.id, "like", -1)
         _counts_event(post_id)
         pagecache.viewer_changed(account.id)
