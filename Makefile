@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test proof topology lint system-deps setup mongoeco clean
+.PHONY: run test proof topology lint system-deps setup mongoeco spectral clean
 
 setup: $(STAMP) system-deps
 
@@ -37,7 +37,8 @@ system-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	if [ -n "$(WITH_BROWSER)" ]; then command -v chromium >/dev/null || missing="$$missing chromium"; \
-	  fc-list 2>/dev/null | grep -qi wenquanyi || missing="$$missing fonts-wqy-microhei"; fi; \
+	  fc-list 2>/dev/null | grep -qi wenquanyi || missing="$$missing fonts-wqy-microhei"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -48,8 +49,14 @@ run: setup
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py --workers 1 wsgi:app
 
 test: WITH_BROWSER=1
-test: setup mongoeco
+test: setup mongoeco spectral
 	$(BIN)/python -m tests.harness
+
+# Spectral (the OpenAPI linter the contract test runs), pinned by its lock file.
+spectral: tools/spectral/node_modules/.installed
+tools/spectral/node_modules/.installed: tools/spectral/package-lock.json
+	cd tools/spectral && npm ci --no-audit --no-fund --silent
+	touch $@
 
 proof: WITH_BROWSER=1
 proof: setup mongoeco

@@ -114,12 +114,15 @@ def auth_optional(view: Callable) -> Callable:
         _resolve()
         return view(*args, **kwargs)
 
+    _document(wrapper, optional=True)
     return wrapper
 
 
-def _document(view: Callable) -> None:
-    """Mark the route as needing a bearer token in the OpenAPI document."""
+def _document(view: Callable, optional: bool = False) -> None:
+    """Mark the route as needing (or, ``optional``, taking) a bearer token in the OpenAPI
+    document (``{}`` in ``security`` is "no token")."""
     apidoc = getattr(view, "_apidoc", None)
     if apidoc is None:
         apidoc = view._apidoc = {}
-    apidoc.setdefault("manual_doc", {})["security"] = [{"bearer": []}]
+    apidoc.setdefault("manual_doc", {})["security"] = \
+        [{}, {"bearer": []}] if optional else [{"bearer": []}]

@@ -64,7 +64,7 @@ def _document(view: Callable) -> None:
     if apidoc is None:
         apidoc = view._apidoc = {}
     manual = apidoc.setdefault("manual_doc", {})
-    manual.setdefault("parameters", []).append({
+    manual.setdefault("x-header-parameters", []).append({
         "name": "If-None-Match", "in": "header", "required": False,
         "schema": {"type": "string"},
         "description": "the `ETag` of the copy the client has: 304 with no body if unchanged"})

@@ -181,7 +181,8 @@ def _document(view: Callable) -> None:
     if apidoc is None:
         apidoc = view._apidoc = {}
     manual = apidoc.setdefault("manual_doc", {})
-    manual.setdefault("parameters", []).append({
+    # not "parameters": flask-smorest would replace the query arguments' list with it
+    manual.setdefault("x-header-parameters", []).append({
         "name": HEADER, "in": "header", "required": False,
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
         "description": "Makes a retry safe: the same key with the same request within 24 h "

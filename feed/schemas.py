@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate
 from app.accounts.schemas import AccountSchema
 from app.pagination import PageArgs, page_schema
 from app.times import Instant
-from feed.models import POST_KINDS
+from feed.models import POST_KINDS, STATUSES
+from media.schemas import MediaErrorSchema, MediaSchema
 
 
 def _tag() -> fields.String:
@@ -68,18 +69,19 @@ class PostUpdateSchema(Schema):
 
 class PostSchema(Schema):
     id = fields.String()
-    kind = fields.String()
+    kind = fields.String(metadata={"enum": list(POST_KINDS)})
     author = fields.Nested(AccountSchema)
     text = fields.String()
     title = fields.String(allow_none=True)
     body_html = fields.String(allow_none=True)
-    media = fields.List(fields.Dict())
+    media = fields.List(fields.Nested(MediaSchema))
     tags = fields.List(fields.String())
     audience = fields.Nested(AudienceSchema, allow_none=True)
     products = fields.List(fields.Nested(ProductSchema))
     campaign_id = fields.String(allow_none=True)
-    status = fields.String()
-    error = fields.Dict()
+    status = fields.String(metadata={"enum": list(STATUSES)})
+    error = fields.Nested(MediaErrorSchema, allow_none=True,
+                          metadata={"description": "status `failed`: why"})
     like_count = fields.Integer()
     comment_count = fields.Integer()
     view_count = fields.Integer()
@@ -129,7 +131,8 @@ class CommentSchema(Schema):
     author = fields.Nested(AccountSchema, allow_none=True)
     text = fields.String()
     reply_to = fields.String(allow_none=True)
-    status = fields.String()
+    status = fields.String(metadata={"enum": ["published", "pending_review", "removed",
+                                              "rejected"]})
     created_at = fields.String()
 
 

@@ -19,6 +19,7 @@ from app.idempotency import idempotent
 from app.urls import absolute
 from media import service
 from media.intake import IntakeError, receive_multipart
+from media.schemas import MediaSchema
 from media.tus import (
     CHECKSUM_ALGORITHMS,
     EXTENSIONS,
@@ -35,37 +36,6 @@ bp = Blueprint("media", __name__, description="Media: uploads (multipart and tus
 MULTIPART_SLACK = 1024 * 1024  # part headers and boundaries on top of the file itself
 TUS_HEADERS = "Location, Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires, " \
               "Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm"
-
-
-class RenditionSchema(Schema):
-    name = fields.String()
-    width = fields.Integer()
-    height = fields.Integer()
-    bitrate = fields.Integer()
-    url = fields.String()
-
-
-class MediaErrorSchema(Schema):
-    code = fields.String()
-    message = fields.String()
-
-
-class MediaSchema(Schema):
-    id = fields.String()
-    type = fields.String(metadata={"enum": ["video", "image"]})
-    status = fields.String(metadata={"enum": ["processing", "ready", "failed"]})
-    progress = fields.Integer()
-    duration = fields.Float(allow_none=True)
-    width = fields.Integer(allow_none=True)
-    height = fields.Integer(allow_none=True)
-    poster_url = fields.String(allow_none=True)
-    renditions = fields.List(fields.Nested(RenditionSchema))
-    hls_url = fields.String(allow_none=True)
-    error = fields.Nested(MediaErrorSchema, allow_none=True)
-    has_audio = fields.Boolean()
-    url = fields.String(metadata={"description": "images: the re-encoded image"})
-    thumbnail_url = fields.String(metadata={"description": "images: a small JPEG"})
-    created_at = fields.String()
 
 
 class UploadRefSchema(Schema):
@@ -178,6 +148,8 @@ def _sweep_now_and_then() -> None:
 
 
 @bp.route("/uploads", methods=["OPTIONS"])
+@bp.doc(responses={204: {"description": "`Tus-Version`, `Tus-Extension`, `Tus-Max-Size`, "
+                                        "`Tus-Checksum-Algorithm`"}})
 def tus_options():
     """tus discovery: version, extensions, limits."""
     return _tus_response(204, {
@@ -220,7 +192,9 @@ def tus_create():
 
 @bp.route("/uploads/<upload_id>", methods=["HEAD"])
 @auth_required()
+@bp.doc(responses={200: {"description": "`Upload-Offset`, `Upload-Length`, `Upload-Expires`"}})
 def tus_head(upload_id):
+    """How much of an upload the server has (tus core)."""
     upload = _own_upload(upload_id)
     headers = {"Upload-Offset": str(upload.offset), "Upload-Length": str(upload.length),
                "Upload-Expires": _expires(upload), "Cache-Control": "no-store"}
@@ -255,6 +229,7 @@ def tus_patch(upload_id):
 
 @bp.route("/uploads/<upload_id>", methods=["DELETE"])
 @auth_required()
+@bp.doc(responses={204: {"description": "terminated"}})
 def tus_delete(upload_id):
     """Terminate an upload: its bytes are removed."""
     _check_version()

@@ -62,8 +62,8 @@ class AccountSchema(Schema):
     id = fields.String()
     username = fields.String()
     display_name = fields.String()
-    kind = fields.String()
-    roles = fields.List(fields.String())
+    kind = fields.String(metadata={"enum": list(KINDS)})
+    roles = fields.List(fields.String(metadata={"enum": ["moderator", "admin"]}))
     bio = fields.String()
     avatar_url = fields.String(allow_none=True)
     verified = fields.Boolean()
@@ -71,10 +71,13 @@ class AccountSchema(Schema):
     following_count = fields.Integer()
     posts_count = fields.Integer()
     created_at = fields.String()
-    following = fields.Boolean()
-    profile = fields.Nested(ProfileSchema)
-    page_layout = fields.Dict()
-    avatar_media_id = fields.String(allow_none=True)
+    following = fields.Boolean(metadata={"description": "for a signed-in viewer: whether they "
+                                                        "follow this account"})
+    profile = fields.Nested(ProfileSchema, metadata={"description": "the owner's own only"})
+    page_layout = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                              metadata={"description": "merchants and influencers"})
+    avatar_media_id = fields.String(allow_none=True,
+                                    metadata={"description": "the owner's own only"})
 
 
 class AuthResultSchema(Schema):
