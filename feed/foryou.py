@@ -140,6 +140,34 @@ def page(viewer: Account | None, device: str | None, limit: int,
     return {"items": items, "next_cursor": encode_cursor([snapshot, end]) if end < size else None}
 
 
+def recommended(author: Account, viewer: Account, limit: int = 4) -> list[dict[str, Any]]:
+    """An account page's "为你推荐": the author's recent posts this viewer may see, ordered
+    by the viewer's tastes (the for-you ranking over one author's posts)."""
+    now = time.time()
+    who = f"a:{viewer.id}"
+    taste = interests.taste(viewer, who, now)
+    if str(author.id) in taste.hidden:
+        return []
+    ids = [str(p.id) for p in Post.objects(author=author.id, status="published")
+           .order_by("-created_at").only("id").limit(50)]
+    items = {i["id"]: i for i in hydrate.posts_json(ids, viewer)}
+    pool = [rank.Candidate(i["id"], str(author.id), tuple(i["tags"]), _ts(i["created_at"]),
+                           i["view_count"], i["like_count"], i["comment_count"], "interest")
+            for i in items.values()]
+    ranked = rank.rank(pool, rank.ViewerTaste(tags=taste.tags, authors=taste.authors,
+                                              seen=taste.seen), now, limit, diverse=False)
+    out = []
+    for r in ranked:
+        item = items[r.id]
+        text = REASON_TEXT["interest"].format(tag=r.tag) if r.reason == "interest" else "热门"
+        out.append({**item, "reason": {"code": r.reason, "text": text}})
+    return out
+
+
+def _ts(value: str) -> float:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
 def on_followed(follower: Account, **_: Any) -> None:
     """A new follow: the next first page ranks again, with the followed author's posts."""
     redis_client.delete(_current_key(f"a:{follower.id}"))

@@ -129,8 +129,9 @@ def author_usual(candidates: Iterable[Candidate], now: float) -> dict[str, float
 
 
 def rank(candidates: Iterable[Candidate], taste: ViewerTaste, now: float,
-         limit: int = 300) -> list[Ranked]:
-    """The viewer's ranking: best first, no author twice in a row, hidden authors gone."""
+         limit: int = 300, diverse: bool = True) -> list[Ranked]:
+    """The viewer's ranking: best first, no author twice in a row (unless ``diverse`` is
+    off: one author's page ranks that author's posts), hidden authors gone."""
     pool = [c for c in {c.id: c for c in candidates}.values()
             if c.author not in taste.hidden and c.author != taste.self_id]
     if not pool:
@@ -178,6 +179,8 @@ def rank(candidates: Iterable[Candidate], taste: ViewerTaste, now: float,
         scored.append((-score, n, Ranked(c.id, c.author, score, reason,
                                          best_tag if reason == "interest" else None)))
     best = heapq.nsmallest(min(len(scored), limit * 2), scored)
+    if not diverse:
+        return [r for _, _, r in best[:limit]]
     return diversify([r for _, _, r in best], limit)
 
 

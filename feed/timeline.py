@@ -242,6 +242,22 @@ def account_posts(author: Account, viewer: Account | None, limit: int,
     return query_page(query, viewer, limit, cursor)
 
 
+def visible_count(author: Account, viewer: Account | None) -> int:
+    """How many of the author's posts this viewer may see (the count an account page shows:
+    audience rules, blocks and suspension apply, as for the posts themselves)."""
+    if viewer is not None and viewer.id == author.id:
+        return Post.objects(author=author.id, status__nin=list(PLANNED)).count()
+    if author.suspended or (viewer is not None
+                            and str(author.id) in graph.blocked_by(viewer.id)):
+        return 0
+    published = Post.objects(author=author.id, status="published")
+    profile = audience.profile_of(viewer)
+    restricted = published.filter(audience__ne=None).only("audience")
+    return published.filter(audience=None).count() + sum(
+        1 for p in restricted
+        if audience.matches(audience.normalize(p.audience.to_mongo().to_dict()), profile))
+
+
 def tagged_posts(tag: str, viewer: Account | None, limit: int,
                  cursor: str | None = None) -> dict[str, Any]:
     """Published posts with this tag, newest first, as this viewer may see them."""

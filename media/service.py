@@ -200,14 +200,14 @@ def media_url(media_id: str) -> str | None:
     return _url(media.image_key or media.poster_key)
 
 
-def check_avatar(account: Any, media_id: str) -> None:
-    """An avatar is one of the account's own ready images (400 otherwise: someone else's
-    media, a video, one still processing or failed)."""
+def check_avatar(account: Any, media_id: str, field: str = "avatar_media_id") -> None:
+    """An avatar (or a banner) is one of the account's own ready images (400 otherwise:
+    someone else's media, a video, one still processing or failed)."""
     media = get(media_id)
     if (media is None or str(media.owner) != str(account.id) or media.type != "image"
             or media.status != "ready"):
-        raise ApiError(400, "validation_error", "the avatar must be one of your ready images",
-                       {"avatar_media_id": ["no such ready image of yours"]})
+        raise ApiError(400, "validation_error", "the image must be one of your ready images",
+                       {field: ["no such ready image of yours"]})
 
 
 def media_state(account: Any, media_ids: list[str]) -> str:

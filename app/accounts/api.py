@@ -70,6 +70,8 @@ def me():
 def update_me(changes):
     if changes.get("avatar_media_id"):
         media.check_avatar(g.account, changes["avatar_media_id"])
+    if changes.get("banner_media_id"):
+        media.check_avatar(g.account, changes["banner_media_id"], field="banner_media_id")
     account = service.update(g.account, changes)
     return service.account_json(account, private=True)
 

@@ -26,6 +26,7 @@ class Account(me.Document):
     roles = me.ListField(me.StringField(choices=ROLES))
     bio = me.StringField(max_length=500, default="")
     avatar_media_id = me.StringField(null=True)
+    banner_media_id = me.StringField(null=True)  # the wide image atop the account's page
     profile = me.EmbeddedDocumentField(Profile, default=Profile)
     page_layout = me.DictField()
     verified = me.BooleanField(default=False)

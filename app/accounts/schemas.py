@@ -47,6 +47,8 @@ class AccountUpdateSchema(Schema):
     display_name = fields.String(validate=validate.Length(1, 60))
     bio = _text(500)
     avatar_media_id = fields.String(allow_none=True, validate=validate.Length(max=40))
+    banner_media_id = fields.String(allow_none=True, validate=validate.Length(max=40),
+                                    metadata={"description": "one of your ready images"})
     profile = fields.Nested(ProfileSchema)
     page_layout = fields.Dict(
         # segment names only: a "$" or "." key is a MongoDB operator or path, not a field
@@ -66,6 +68,7 @@ class AccountSchema(Schema):
     roles = fields.List(fields.String(metadata={"enum": ["moderator", "admin"]}))
     bio = fields.String()
     avatar_url = fields.String(allow_none=True)
+    banner_url = fields.String(allow_none=True)
     verified = fields.Boolean()
     followers_count = fields.Integer()
     following_count = fields.Integer()

@@ -302,6 +302,7 @@ def account_json(account: Account, viewer: Account | None = None, private: bool 
         "roles": list(account.roles),
         "bio": account.bio or "",
         "avatar_url": avatar_url(account.avatar_media_id),
+        "banner_url": avatar_url(account.banner_media_id),
         "verified": account.verified,
         "followers_count": account.followers_count,
         "following_count": account.following_count,

@@ -17,13 +17,14 @@ from app.errors import ApiError
 from app.pages import bp, layout
 from app.pages.rendering import not_found, render
 from app.pages.security import csrf_ok
-from feed import campaigns, graph, hydrate, interactions, posts, timeline
+from feed import campaigns, foryou, graph, hydrate, interactions, posts, timeline
 from moderation.ratelimits import limit
 
 PAGE_KINDS = ("merchant", "influencer")
 POSTS_PER_PAGE = 20
 VIDEOS_PER_PAGE = 12
 ENTRIES_PER_PAGE = 24
+RECOMMENDED = 4
 
 
 def _account(username: str, page_kinds: tuple[str, ...] | None = PAGE_KINDS) -> Account | None:
@@ -76,6 +77,10 @@ def account_page(username: str):
         videos = timeline.account_posts(author, viewer, VIDEOS_PER_PAGE, kind="video")["items"]
     active = campaigns.account_campaigns(author, limit=10, states=("active", "upcoming"))["items"]
     segment = layout.viewer_segment(viewer, author.page_layout)
+    picks: list[dict] = []
+    if (viewer is not None and viewer.kind == "fan" and author.kind == "merchant"
+            and not _blocked(viewer, author)):
+        picks = foryou.recommended(author, viewer, RECOMMENDED)
     return render(
         "account.html",
         account=accounts.account_json(author, viewer=viewer),
@@ -86,6 +91,8 @@ def account_page(username: str):
         videos=videos,
         campaigns=active,
         own=viewer is not None and viewer.id == author.id,
+        posts_count=timeline.visible_count(author, viewer),
+        recommended=picks,
     )
 
 
@@ -135,6 +142,54 @@ def post_page(username: str, post_id: str):
             campaign = None
     return render("post.html", post=found[0], account=accounts.account_json(author, viewer=viewer),
                   comments=comments, campaign=campaign)
+
+
+def _back(default: str) -> str:
+    """Where a card's form returns to: a path of our pages, never another site."""
+    target = request.form.get("back") or ""
+    if target.startswith(("/m/", "/t/", "/c/")) and "//" not in target and "\\" not in target:
+        return target
+    return default
+
+
+@bp.post("/m/<username>/p/<post_id>/like")
+@limit("post")
+def like(username: str, post_id: str):
+    """A card's like button (a plain form; the API does the same for apps)."""
+    viewer = current_account()
+    here = f"/m/{username}/p/{post_id}"
+    if viewer is None:
+        return redirect(url_for("pages.login", next=here), 303)
+    if not csrf_ok():
+        return render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
+    try:
+        if request.form.get("action") == "unlike":
+            interactions.unlike(viewer, post_id)
+        else:
+            interactions.like(viewer, post_id)
+    except ApiError as exc:
+        return render("message.html", exc.status, title="无法点赞", message=exc.message)
+    return redirect(_back(here) + f"#post-{post_id}", 303)
+
+
+@bp.post("/m/<username>/p/<post_id>/comments")
+@limit("comment")
+def comment(username: str, post_id: str):
+    """The post page's comment form."""
+    viewer = current_account()
+    here = f"/m/{username}/p/{post_id}"
+    if viewer is None:
+        return redirect(url_for("pages.login", next=here), 303)
+    if not csrf_ok():
+        return render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
+    text = (request.form.get("text") or "").strip()
+    if not text or len(text) > 2000:
+        return render("message.html", 400, title="无法评论", message="评论需要 1 到 2000 个字。")
+    try:
+        interactions.add_comment(viewer, post_id, text)
+    except ApiError as exc:
+        return render("message.html", exc.status, title="无法评论", message=exc.message)
+    return redirect(here + "#comments", 303)
 
 
 @bp.get("/t/<tag>")

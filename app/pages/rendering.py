@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -21,7 +23,8 @@ STATUS_NAMES = {"draft": "草稿", "scheduled": "定时发布", "published": "�
 @bp.context_processor
 def _context() -> dict[str, Any]:
     return {"viewer": current_account(), "csrf_token": csrf_token, "csrf_field": CSRF_FIELD,
-            "site_name": SITE_NAME, "video_of": video_of, "poster_of": poster_of}
+            "site_name": SITE_NAME, "video_of": video_of, "poster_of": poster_of,
+            "cover_of": cover_of, "summary_of": summary_of}
 
 
 @bp.app_template_filter("abs_url")
@@ -83,6 +86,29 @@ def poster_of(post: dict) -> str | None:
         if media.get("status") == "ready" and media.get("poster_url"):
             return media["poster_url"]
     return None
+
+
+_IMG_SRC = re.compile(r'<img[^>]*\ssrc="(https?://[^"]+)"')
+_BLOCK_ENDS = re.compile(r"</(?:p|h[1-6]|li|div|blockquote|pre|tr|td|th|figcaption)>|<br\s*/?>",
+                         re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def cover_of(post: dict) -> str | None:
+    """A headline card's cover: its first image (or video poster), else the first picture
+    in its body."""
+    for media in post.get("media") or []:
+        if media.get("status") == "ready" and (media.get("url") if media.get("type") == "image"
+                                               else media.get("poster_url")):
+            return media.get("url") if media.get("type") == "image" else media["poster_url"]
+    found = _IMG_SRC.search(post.get("body_html") or "")
+    return html.unescape(found.group(1)) if found else None
+
+
+def summary_of(post: dict, length: int = 90) -> str:
+    """A headline card's excerpt: the start of its body as plain text."""
+    text = _TAGS.sub("", _BLOCK_ENDS.sub(" ", post.get("body_html") or ""))
+    return excerpt(html.unescape(text), length)
 
 
 def render(template: str, status: int = 200, /, **context: Any) -> Response:

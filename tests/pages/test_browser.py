@@ -315,3 +315,85 @@ def test_moderation_page_highlights_and_decides(tab, site, make_account, http):
     fan_tab = tab()
     fan_tab.login(fan)
     fan_tab.open("/admin/moderation", expect=403)
+
+
+def _image(site, actor, tmp_path, name: str, size: str, color: str) -> str:
+    """An image made by ffmpeg, uploaded through the API, ready."""
+    import subprocess
+
+    import requests
+
+    path = tmp_path / f"{name}.png"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"color=c={color}:s={size}", "-frames:v", "1", str(path)], check=True,
+                   timeout=60)
+    with open(path, "rb") as fh:
+        r = requests.post(site.base + "/media", headers=actor.headers,
+                          files={"file": (path.name, fh, "image/png")}, timeout=60)
+    assert r.status_code in (201, 202), r.text
+    media_id = r.json()["id"]
+    wait_for(lambda: site.call("GET", f"/media/{media_id}", actor)["status"] == "ready",
+             timeout=60)
+    return media_id
+
+
+def test_account_page_worth_visiting_at_phone_width(tab, site, make_account, tmp_path):
+    brand = make_account("merchant", username="west_lake_tea", display_name="西湖茶社",
+                         bio="明前龙井,一年只等这一季。\n杭州 · 龙井村")
+    avatar = _image(site, brand, tmp_path, "avatar", "240x240", "0x2e7d32")
+    banner = _image(site, brand, tmp_path, "banner", "780x240", "0xc8e6c9")
+    cover = _image(site, brand, tmp_path, "cover", "640x480", "0x8d6e63")
+    site.call("PATCH", "/accounts/me", brand, json={"avatar_media_id": avatar,
+                                                     "banner_media_id": banner})
+    green = site.post(brand, text="今年第一批明前龙井到了,豆香清新。", tags=["绿茶", "龙井"])
+    black = site.post(brand, text="正山小种,适合秋冬。", tags=["红茶"])
+    article = site.post(brand, kind="headline", title="一杯好龙井的五个讲究",
+                        body="从**水温**到器具,一次讲清楚。\n\n85°C 的水最能保留鲜爽。",
+                        media_ids=[cover], tags=["绿茶"])
+    site.post(brand, text="女生专享的花茶礼盒", tags=["花茶"], audience={"gender": "female"})
+    fan = make_account("fan", profile={"gender": "male", "interests": ["绿茶"]})
+
+    anonymous = tab()
+    anonymous.open("/m/west_lake_tea")
+    page = anonymous.page
+    assert page.is_visible("[data-testid=banner]") and page.is_visible("[data-testid=avatar]")
+    assert "一年只等这一季" in page.inner_text(".bio")
+    assert page.get_attribute("[data-testid=posts-count]", "value") == "3"  # not the hidden one
+    card = page.locator(f'article[data-post-id="{article["id"]}"]')
+    assert card.locator("img.cover").count() == 1
+    assert "从水温到器具" in card.locator("[data-testid=excerpt]").inner_text()
+    assert page.locator("[data-testid=like]").count() == 0  # signed-out: counts only
+    assert page.locator("[data-recommended]").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing overflows
+    anonymous.shot("account-page-anonymous-390")
+
+    signed_in = tab(headers=fan.headers)
+    signed_in.open("/m/west_lake_tea")
+    page = signed_in.page
+    picks = page.eval_on_selector_all("[data-recommended] article.post",
+                                      "nodes => nodes.map(n => n.dataset.postId)")
+    assert set(picks[:2]) == {green["id"], article["id"]} and picks[-1] == black["id"]
+    assert "因为你喜欢 绿茶" in page.inner_text("[data-recommended]")
+    assert page.get_attribute("[data-testid=posts-count]", "value") == "3"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    signed_in.shot("account-page-fan-390")
+    with page.expect_navigation():
+        page.click(f'[data-section="posts"] article[data-post-id="{green["id"]}"] '
+                   "[data-testid=like]")
+    button = page.locator(f'[data-section="posts"] article[data-post-id="{green["id"]}"] '
+                          "[data-testid=like]")
+    assert button.get_attribute("aria-pressed") == "true" and "已赞 1" in button.inner_text()
+    with page.expect_navigation():
+        page.click(f'[data-section="posts"] article[data-post-id="{green["id"]}"] '
+                   "[data-testid=comment]")
+    page.fill("#comment-text", "已下单,期待!")
+    with page.expect_navigation():
+        page.click("#comment-form button[type=submit]")
+    assert "已下单,期待!" in page.inner_text(".comment-list")
+    signed_in.shot("post-page-fan-390")
+    with page.expect_navigation():
+        page.click(f'article[data-post-id="{green["id"]}"] a.tag >> nth=0')
+    assert page.inner_text("[data-testid=tag]") == "#绿茶"
+    assert {green["id"], article["id"]} <= set(page.eval_on_selector_all(
+        "article.post", "nodes => nodes.map(n => n.dataset.postId)"))
+    signed_in.shot("tag-page-390")
