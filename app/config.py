@@ -32,6 +32,9 @@ RATE_LIMITS: dict[str, str] = {
     "REPORT": "10/minute;100/day",
     "REPORT_NEW": "3/minute;20/day",
     "WRITE": "120/minute;2000/hour",  # every other write under /api (likes, deletes, edits...)
+    # New anonymous device ids (X-Device-Id) counted per address and post: a household or
+    # an office shares an address; one client inventing ids must not inflate view_count.
+    "VIEW": "20/hour;50/day",
 }
 
 

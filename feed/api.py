@@ -257,11 +257,14 @@ def delete_comment(comment_id):
 
 
 @bp.post("/posts/<string:post_id>/view")
+@limit("view")
 @auth_optional
 @bp.response(204)
 def view(post_id):
     device = request.headers.get("X-Device-Id", "")[:100] or None
-    interactions.view(post_id, current_account(), device)
+    viewer = current_account()
+    # a new anonymous device draws from the address's allowance (moderation/ratelimits.py)
+    g.new_device_view = interactions.view(post_id, viewer, device) and viewer is None
 
 
 # --- feeds, channels, notifications, stats ----------------------------------------------

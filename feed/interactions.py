@@ -242,8 +242,9 @@ def _day_key(post_id: object, day: str) -> str:
     return f"pvd:{post_id}:{day}"
 
 
-def view(post_id: str, viewer: Account | None, device_id: str | None) -> None:
-    """Count a unique viewer: the account, else the app's ``X-Device-Id``."""
+def view(post_id: str, viewer: Account | None, device_id: str | None) -> bool:
+    """Count a unique viewer: the account, else the app's ``X-Device-Id``; True when the
+    viewer is new to the post."""
     post = get_visible(post_id, viewer)
     who = f"a:{viewer.id}" if viewer else (f"d:{device_id}" if device_id else None)
     if who is None:
@@ -259,6 +260,7 @@ def view(post_id: str, viewer: Account | None, device_id: str | None) -> None:
     if added:
         _counts_event(post_id)
         signals.post_engaged.send(post, action="viewed", actor=viewer, who=who)
+    return bool(added)
 
 
 def flush_views() -> int:

@@ -22,6 +22,11 @@ does not apply from an address the account signed in from within ``LOGIN_KNOWN_A
 so the owner still gets in from their usual address while someone else guesses. The address
 is the client's own behind ``TRUSTED_PROXIES`` proxies (``app/__init__.py``).
 
+Anonymous views (``view``) count per address and post, and only the views that brought a new
+device id (the view sets ``g.new_device_view``): repeats of a device already counted and
+signed-in viewers never use the allowance up, but one client inventing an ``X-Device-Id`` per
+request stops adding to ``view_count``.
+
 Every limit is a Flask-Limiter string (``"10/minute;100/hour"``), the setting
 ``RATELIMIT_<GROUP>`` (defaults in ``app/config.py``). ``RATELIMIT_SCALE``
 multiplies every amount (a test suite that is not about limits sets it high). A breach is a
@@ -36,14 +41,15 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_limiter import Limit
 
 from app.config import RATE_LIMITS
 from app.extensions import limiter, redis_client
 from app.times import as_utc, utcnow
 
-GROUPS = ("register", "login", "post", "comment", "upload", "follow", "report", "write")
+GROUPS = ("register", "login", "post", "comment", "upload", "follow", "report", "write",
+          "view")
 _STAFF_EXEMPT = ("post", "comment", "upload", "follow", "report", "write")
 WRITE_METHODS = ("post", "put", "patch", "delete")
 # Writes outside the ``write`` group: counters with their own flood rules (views, product
@@ -166,12 +172,32 @@ def _login_limits(methods: list[str] | None) -> Callable:
     return all_three
 
 
+def _address_post_key() -> str:
+    return f"ip:{request.remote_addr}|post:{(request.view_args or {}).get('post_id', '')}"
+
+
+def _new_device(response) -> bool:
+    return bool(g.get("new_device_view"))
+
+
+def _signed_in() -> bool:
+    return _viewer() is not None
+
+
+def _view_limits(methods: list[str] | None) -> Callable:
+    return limiter.shared_limit(lambda: limit_for("view"), scope="rl-view", methods=methods,
+                                key_func=_address_post_key, deduct_when=_new_device,
+                                exempt_when=_signed_in)
+
+
 def limit(group: str, methods: list[str] | None = None) -> Callable:
     """A decorator that puts the view in ``group``'s shared limit (only ``methods``, if given)."""
     if group not in GROUPS:
         raise ValueError(f"unknown rate-limit group {group!r}; one of {GROUPS}")
     if group == "login":
         decorator = _login_limits(methods)
+    elif group == "view":
+        decorator = _view_limits(methods)
     else:
         exempt = _staff if group in _STAFF_EXEMPT else None
         decorator = limiter.shared_limit(lambda: limit_for(group), scope=f"rl-{group}",
