@@ -32,7 +32,12 @@ timeout = 60
 limit_request_line = 8190
 limit_request_field_size = 16384
 limit_request_fields = 200
-graceful_timeout = 10
+# Stopping (SIGTERM, SIGINT): the master kills a worker still running this long after the
+# signal. The worker itself gives requests in flight DRAIN_SECONDS, closes every Socket.IO
+# connection at once, and uses the rest to stop the app (jobs finished or handed back, the
+# embedded store written): every process is gone within 5 s.
+graceful_timeout = 4
+DRAIN_SECONDS = 2
 accesslog = os.environ.get("ACCESS_LOG")  # "-" for stdout
 # gunicorn's control socket has one default path per user: several servers on one host
 # would share it, so it is off unless a path is given.
@@ -51,9 +56,63 @@ def post_worker_init(worker):
     1,000 sockets became 50-190 ms, see bench/README_live.md).
     """
     import gc
+    import signal
 
     gc.collect()
     gc.freeze()
+
+    worker.cfg.set("graceful_timeout", str(DRAIN_SECONDS))  # this worker's drain (the master keeps its own)
+    handle_exit = worker.handle_exit
+
+    def on_sigterm(sig, frame):
+        handle_exit(sig, frame)
+        if worker_class == "gevent":  # a gevent signal handler must not block: a greenlet does it
+            import gevent
+
+            gevent.spawn(_begin_stop, worker)
+        else:
+            _begin_stop(worker)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def worker_int(worker):
+    """SIGINT or SIGQUIT (Ctrl-C, gunicorn's quick stop): the worker exits right after this."""
+    _begin_stop(worker)
+
+
+def worker_exit(server, worker):
+    """Stop the app before the interpreter does: it would first wait for every thread, and a
+    thread still serving a long request or running a job (handed back by now) would keep the
+    process alive until the master's SIGKILL, which would skip the app's last writes."""
+    import logging
+    import os
+    import threading
+    import time
+
+    from app import runtime
+
+    if not hasattr(worker.wsgi, "extensions"):
+        return  # the app never loaded
+    runtime.stop(worker.wsgi)
+    deadline = time.monotonic() + 0.5
+    while _busy_threads(threading) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _busy_threads(threading):
+        logging.shutdown()
+        os._exit(0)  # everything is written; what those threads held is back in its queue
+
+
+def _busy_threads(threading):
+    return [t for t in threading.enumerate()
+            if t is not threading.current_thread() and not t.daemon and t.is_alive()]
+
+
+def _begin_stop(worker):
+    if hasattr(worker.wsgi, "extensions"):
+        from app import runtime
+
+        runtime.begin_stop(worker.wsgi)
 
 
 def _json_error(sock, status_int, reason, mesg):

@@ -15,6 +15,7 @@ from celery import Celery, Task
 from celery.beat import EmbeddedService
 from flask import Flask
 
+from app import signals
 from app.joblock import JobLock
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks", "moderation.tasks"]
 QUEUES = ["celery", "fanout", "media", "search"]
 PERIODIC_LOCK_SECONDS = 30  # a killed worker's periodic job is free to run again this soon
+STOP_SECONDS = 2.5  # a stopping worker waits this long for its running jobs, then hands them back
 
 
 def init_celery(app: Flask) -> Celery:
@@ -55,6 +57,7 @@ def init_celery(app: Flask) -> Celery:
     )
     celery.set_default()
     app.extensions["celery"] = celery
+    bound_warm_shutdown(celery)  # only a standalone `celery worker` sends the signal
     return celery
 
 
@@ -101,6 +104,7 @@ class EmbeddedWorker:
         self.celery, self.concurrency = celery, concurrency
         self.controller = self._controller()
         self.stopping = threading.Event()
+        self._stop_lock = threading.Lock()
         self.thread = threading.Thread(target=self._run, name="celery", daemon=True)
         self.beat = EmbeddedService(celery, thread=True,
                                     schedule_filename=celery.conf.beat_schedule_filename)
@@ -134,8 +138,79 @@ class EmbeddedWorker:
     def alive(self) -> bool:
         return self.thread.is_alive()
 
-    def stop(self) -> None:
-        self.stopping.set()
-        self.beat.stop()
-        self.controller.stop(in_sighandler=False)
-        self.thread.join(10)
+    def stop(self, timeout: float = STOP_SECONDS) -> None:
+        """Stop taking jobs; the jobs in hand finish within ``timeout`` seconds or go back to
+        their queues (they are idempotent: the next start runs them again). Idempotent."""
+        with self._stop_lock:  # a second caller waits for the first one's stop
+            if self.stopping.is_set():
+                return
+            self.stopping.set()
+            self.beat.stop()
+            stopper = threading.Thread(target=self.controller.stop, kwargs={"in_sighandler": False},
+                                       name="celery-stop", daemon=True)
+            stopper.start()
+            stopper.join(timeout * 0.6)
+            if stopper.is_alive():  # long jobs: interrupted, they hand themselves back
+                signals.worker_stopping.send(None)
+                stopper.join(timeout * 0.4)
+            if stopper.is_alive():
+                requeue_active()
+            self.thread.join(0.5)
+
+    def restore_unacked(self) -> int:
+        """Put back in their queues the jobs a previous run of this process took and never
+        finished (killed, or stopped mid-job): a private Redis has no other consumer, so
+        nothing unacknowledged at start is in anyone's hands (Redis would otherwise hold
+        them for the broker's visibility timeout, two hours)."""
+        with self.celery.connection_for_write() as connection:
+            qos = connection.default_channel.qos
+            tags = connection.default_channel.client.hkeys(qos.unacked_key)
+            for tag in tags:
+                qos.restore_by_tag(tag)
+        if tags:
+            log.warning("the embedded worker put back %d unfinished jobs", len(tags))
+        return len(tags)
+
+
+def requeue_active() -> int:
+    """Hand the jobs this process is running back to their queues (acks-late jobs not yet
+    acknowledged): a stopping worker that cannot wait for them loses none of them."""
+    from celery.worker import state
+
+    handed = 0
+    for request in list(state.active_requests):
+        if not request.acknowledged:
+            request.reject(requeue=True)
+            handed += 1
+    if handed:
+        log.warning("stopping: %d running jobs handed back to their queues", handed)
+    return handed
+
+
+def bound_warm_shutdown(celery: Celery, seconds: float = STOP_SECONDS) -> None:
+    """A standalone ``celery worker`` told to stop (SIGTERM, SIGINT) waits for its running jobs
+    at most ``seconds``; then it hands them back to their queues and exits (0), instead of
+    waiting for a transcode to end or being killed mid-job by its supervisor."""
+    from celery.signals import worker_shutting_down
+
+    def on_shutting_down(**_kwargs) -> None:
+        def bound() -> None:
+            from celery.worker import state
+
+            def wait(limit: float) -> None:
+                deadline = time.monotonic() + limit
+                while state.active_requests and time.monotonic() < deadline:
+                    time.sleep(0.1)
+
+            wait(seconds * 0.6)
+            if state.active_requests:  # long jobs: interrupted, they hand themselves back
+                signals.worker_stopping.send(None)
+                wait(seconds * 0.4)
+            if state.active_requests:
+                requeue_active()
+                logging.shutdown()
+                os._exit(0)  # the job threads cannot be stopped; their jobs are back in the queue
+
+        threading.Thread(target=bound, name="bounded-shutdown", daemon=True).start()
+
+    worker_shutting_down.connect(on_shutting_down, weak=False, dispatch_uid="bound-warm-shutdown")

@@ -67,22 +67,54 @@ def start(app: Flask) -> None:
     if app.config["EMBEDDED_WORKER"]:
         from app.celery_app import EmbeddedWorker
 
-        worker = EmbeddedWorker(app.extensions["celery"], app.config["WORKER_CONCURRENCY"]).start()
-        app.extensions["embedded_worker"] = worker
+        worker = EmbeddedWorker(app.extensions["celery"], app.config["WORKER_CONCURRENCY"])
+        if "redis_server" in app.extensions:  # its own Redis: what is unacknowledged was ours
+            worker.restore_unacked()
+        app.extensions["embedded_worker"] = worker.start()
     if app.config["DEMO_DATA"]:
         threading.Thread(target=_load_demo, args=(app,), name="demo-data", daemon=True).start()
-    atexit.register(stop, app)  # after the redis-server's: runs before it stops
+    atexit.register(stop, app)
+
+
+def begin_stop(app: Flask) -> None:
+    """The process was told to stop (gunicorn's worker got SIGTERM or SIGINT): close every
+    Socket.IO connection, and keep closing new ones, so that no websocket holds its thread
+    (or greenlet) until gunicorn's graceful timeout, and start stopping the worker while the
+    requests in flight finish. Clients reconnect to another process or to the restarted one."""
+    stopping = app.extensions.setdefault("stopping", threading.Event())
+    if stopping.is_set():
+        return
+    stopping.set()
+    threading.Thread(target=_close_sockets, name="close-sockets", daemon=True).start()
+    worker = app.extensions.get("embedded_worker")
+    if worker is not None:
+        threading.Thread(target=worker.stop, name="stop-worker", daemon=True).start()
+
+
+def _close_sockets(seconds: float = 5.0) -> None:
+    from app.extensions import socketio
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if socketio.server is not None:
+            socketio.server.eio.disconnect()
+        time.sleep(0.2)
 
 
 def stop(app: Flask) -> None:
-    """Stop the in-process parts in order: the worker finishes (or hands back) its jobs, then
-    the store is written a last time. Idempotent; the redis-server stops after (atexit)."""
+    """Stop the in-process parts in order: the worker finishes its jobs or hands them back
+    (within ``STOP_SECONDS``), the store is written a last time, then the redis-server stops
+    (its append-only file synced). Idempotent; called by gunicorn's ``worker_exit`` hook and
+    at exit."""
     worker = app.extensions.get("embedded_worker")
     if worker is not None:
         worker.stop()
     snapshots = app.extensions.get("store_snapshots")
     if snapshots is not None:
         snapshots.stop()
+    redis_server = app.extensions.get("redis_server")
+    if redis_server is not None:
+        redis_server.stop()
 
 
 def _load_demo(app: Flask) -> None:

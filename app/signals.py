@@ -23,3 +23,5 @@ post_engaged = _signals.signal("post-engaged")
 # sender: Account (the follower); kwargs: target (Account): a new follow
 followed = _signals.signal("followed")
 unfollowed = _signals.signal("unfollowed")  # sender: Account (the follower); kwargs: target
+worker_stopping = _signals.signal("worker-stopping")  # sender: None; a stopping worker's jobs
+# are running past its grace: receivers interrupt them so that they hand themselves back

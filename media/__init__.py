@@ -35,6 +35,13 @@ def _storage_health() -> dict:
     return {"backend": f"s3://{bucket}" if bucket else f"local:{getattr(store, 'root', '')}"}
 
 
+def _on_worker_stopping(_sender: object) -> None:
+    """The worker is stopping: running transcodes end now and come back as retries."""
+    from media.transcode import interrupt_all
+
+    interrupt_all()
+
+
 def init_app(app: Flask) -> None:
     """Serve stored files, clean up after deleted accounts, expire abandoned uploads."""
     from app import health
@@ -43,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(files_bp)
     health.register(app, "storage", _storage_health)
     signals.account_deleted.connect(_on_account_deleted, weak=False)
+    signals.worker_stopping.connect(_on_worker_stopping, weak=False)
     celery = app.extensions.get("celery")
     if celery is not None:
         celery.conf.beat_schedule["media-expire-uploads"] = {

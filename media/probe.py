@@ -162,9 +162,11 @@ def ffprobe_json(path: str | os.PathLike, demuxer: str, args: list[str],
            "-format_whitelist", FORMAT_WHITELIST, "-max_pixels", str(limits.decode_max_pixels),
            "-f", demuxer, *args, "-print_format", "json", f"file:{Path(path).resolve()}"]
     try:
+        # its own session, as ffmpeg's: a Ctrl-C meant for the server (its process group)
+        # would kill it and fail a good upload; the server stops its jobs itself
         proc = subprocess.run(memory_bounded(cmd, limits.probe_memory_bytes),
                               capture_output=True, timeout=timeout, check=False,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, start_new_session=True)
     except subprocess.TimeoutExpired:
         raise MediaRejected("corrupt", "the file could not be read in time") from None
     stderr = proc.stderr.decode(errors="replace")

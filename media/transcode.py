@@ -369,6 +369,7 @@ def run_ffmpeg(args: list[str], cwd: str | os.PathLike, timeout: float, nice: in
         cmd = ["nice", "-n", str(nice), *cmd]
     proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, start_new_session=True)
+    _running.add(proc)
     tail: collections.deque[bytes] = collections.deque(maxlen=64)
     failure: list[TranscodeError] = []
 
@@ -414,6 +415,7 @@ def run_ffmpeg(args: list[str], cwd: str | os.PathLike, timeout: float, nice: in
         _kill(proc)
         raise
     finally:
+        _running.discard(proc)
         for reader in readers:
             reader.join(timeout=5)
     if failure:
@@ -428,6 +430,19 @@ def run_ffmpeg(args: list[str], cwd: str | os.PathLike, timeout: float, nice: in
                                              "corrupt", "truncat", "end of file"))
         raise TranscodeError("corrupt" if corrupt else "transcode_failed",
                              message or f"ffmpeg exited with {proc.returncode}")
+
+
+_running: set[subprocess.Popen] = set()  # ffmpeg children of this process's jobs
+
+
+def interrupt_all() -> int:
+    """Kill every running ffmpeg of this process (a stopping worker): each job raises
+    ``Interrupted`` and is retried, by this worker's successor if need be."""
+    procs = list(_running)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return len(procs)
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -447,7 +462,8 @@ def _stream_info(path: Path, ffprobe: str) -> dict:
     out = subprocess.run(
         [ffprobe, "-v", "error", "-show_entries",
          "format=bit_rate,duration:stream=codec_type,codec_name,profile,level,width,height",
-         "-of", "json", str(path)], capture_output=True, check=True, timeout=60)
+         "-of", "json", str(path)], capture_output=True, check=True, timeout=60,
+        start_new_session=True)  # out of reach of a Ctrl-C meant for the server (probe.py)
     return json.loads(out.stdout)
 
 
@@ -532,7 +548,7 @@ def transcode(info: VideoInfo, out_dir: str | os.PathLike, options: Options = Op
                             "-protocol_whitelist", PROTOCOL_WHITELIST, "-f", "mov",
                             "-i", renditions[0].mp4, "-frames:v", "1", "-q:v", "3",
                             "-update", "1", "poster.jpg"], cwd=out, timeout=60,
-                           capture_output=True, check=False)
+                           capture_output=True, check=False, start_new_session=True)
         if not (out / "poster.jpg").is_file():
             raise TranscodeError("corrupt", "no frame could be decoded for the poster")
         duration = float((_stream_info(out / renditions[0].mp4, options.ffprobe)
