@@ -77,7 +77,13 @@ def post_worker_init(worker):
 
 
 def worker_int(worker):
-    """SIGINT or SIGQUIT (Ctrl-C, gunicorn's quick stop): the worker exits right after this."""
+    """SIGINT or SIGQUIT (Ctrl-C, gunicorn's quick stop): the worker exits right after this.
+    Further signals (Ctrl-C reaches the worker, then the master's SIGQUIT) are ignored from
+    now on: each would raise SystemExit again in the middle of the app's stop."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     _begin_stop(worker)
 
 
@@ -87,6 +93,7 @@ def worker_exit(server, worker):
     process alive until the master's SIGKILL, which would skip the app's last writes."""
     import logging
     import os
+    import signal
     import threading
     import time
 
@@ -94,6 +101,8 @@ def worker_exit(server, worker):
 
     if not hasattr(worker.wsgi, "extensions"):
         return  # the app never loaded
+    for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):  # nothing interrupts the stop
+        signal.signal(sig, signal.SIG_IGN)
     runtime.stop(worker.wsgi)
     deadline = time.monotonic() + 0.5
     while _busy_threads(threading) and time.monotonic() < deadline:

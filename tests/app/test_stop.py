@@ -54,6 +54,14 @@ def _media_status(url: str, token: str, media_id: str) -> str:
     return r.json()["status"]
 
 
+def _wait_ready(url: str, token: str, media_id: str) -> None:
+    """The transcode ends, and ends ``ready`` (a stop must never fail a good upload)."""
+    wait_for(lambda: _media_status(url, token, media_id) != "processing", timeout=120)
+    r = requests.get(f"{url}{API}/media/{media_id}", headers={"Authorization": f"Bearer {token}"},
+                     timeout=30)
+    assert r.json()["status"] == "ready", r.json()
+
+
 def _clients(url: str, token: str) -> list[LiveClient]:
     """One websocket client and one long-polling client."""
     return [LiveClient(url).connect(token),
@@ -86,7 +94,7 @@ def test_make_run_stops_with_clients_connected_and_a_job_in_flight(tmp_path, vid
     again = Process(MAKE_RUN, var, **FAST_RETRY).start().wait_ready()
     try:
         # finished before the stop, or handed back and run after the restart
-        wait_for(lambda: _media_status(again.url, token, media_id) == "ready", timeout=120)
+        _wait_ready(again.url, token, media_id)
     finally:
         _stopped(again, signal.SIGTERM)
 
@@ -119,7 +127,7 @@ def test_every_procfile_process_stops_with_clients_connected_and_jobs_handed_bac
             _stopped(worker, signal.SIGTERM)  # mid-transcode (or just after it)
             worker = Process(WORKER, tmp_path / "worker", "worker2", listen=False, **shared).start()
             processes.append(worker)
-            wait_for(lambda: _media_status(web.url, token, media_id) == "ready", timeout=120)
+            _wait_ready(web.url, token, media_id)
 
             for process in (web, live, beat, worker):
                 _stopped(process, signal.SIGTERM)
