@@ -1,7 +1,7 @@
 """REST routes of discovery (under /api/v1): the for-you feed, tag pages and trends; thin
 views over ``feed.foryou``, ``feed.timeline`` and ``feed.trends``."""
 
-from flask import request
+from flask import current_app, request
 from marshmallow import Schema, fields, validate
 
 from app.api import Blueprint
@@ -52,7 +52,9 @@ def for_you(args):
     """Ranked for this viewer (a token, or an anonymous app's ``X-Device-Id``); the cursor
     pages through one snapshot of the ranking."""
     device = request.headers.get("X-Device-Id", "").strip()[:100] or None
-    return foryou.page(current_account(), device, args["limit"], args["cursor"])
+    # ready JSON in the contract's shape (a first page is often kept): the schema documents
+    body = foryou.page_json(current_account(), device, args["limit"], args["cursor"])
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.get("/tags/<string:tag>/posts")

@@ -20,11 +20,12 @@ from typing import Any
 
 from flask import current_app
 
+from app import jsonio
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import decode_cursor, encode_cursor
-from feed import audience, graph, hydrate, interests, rank, trends
+from feed import audience, graph, hydrate, interests, pagecache, rank, trends
 from feed.models import Post
 
 MAX_ITEMS = 300
@@ -103,6 +104,41 @@ def _read_cursor(cursor: str) -> tuple[str, int]:
         return value[0], value[1]
     raise ApiError(400, "invalid_cursor", "cursor is not valid",
                    {"cursor": ["not a cursor from this API"]})
+
+
+def _kept_key(who: str, limit: int) -> str:
+    return f"fy:{{{who}}}:page:{limit}"
+
+
+def page_json(viewer: Account | None, device: str | None, limit: int,
+              cursor: str | None = None) -> str:
+    """The page as JSON text. A first page is kept ready for ``FEED_PAGE_SECONDS`` (as the
+    home feed's is) with a stamp of what it shows: the viewer's snapshot, the viewer's own
+    version (likes, comments, follows, blocks) and the feed epoch (posts edited, removed,
+    deleted, authors changed), read before it is built; any of them moving shows at once,
+    others' counts may be that many seconds late."""
+    seconds = current_app.config["FEED_PAGE_SECONDS"]
+    who = interests.who_of(viewer, device)
+    if cursor or seconds <= 0 or who is None:
+        return jsonio.dumps(page(viewer, device, limit, cursor))
+    key = _kept_key(who, limit)
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.hmget(key, "body", "stamp", "built")
+    pipe.get(_current_key(who))
+    pipe.get(pagecache.version_key(viewer.id) if viewer is not None else key + ":none")
+    pipe.hget(pagecache.epochs_key_for(who), "posts")
+    (body, stamp, built), snapshot, version, epoch = pipe.execute()
+    own = f"{snapshot}|{version}|{epoch}"
+    if body is not None and snapshot and stamp == own and time.time() - float(built) < seconds:
+        return body
+    body = jsonio.dumps(page(viewer, device, limit))
+    snapshot = redis_client.get(_current_key(who))  # the one this page was read from
+    pipe = redis_client.pipeline(transaction=False)
+    pipe.hset(key, mapping={"body": body, "stamp": f"{snapshot}|{version}|{epoch}",
+                            "built": time.time()})
+    pipe.expire(key, seconds)
+    pipe.execute()
+    return body
 
 
 def page(viewer: Account | None, device: str | None, limit: int,

@@ -139,3 +139,18 @@ def test_anonymous_apps_need_a_device_id_and_learn_from_their_views(
     order = [p["id"] for p in items]
     assert order.index(new_tea["id"]) < order.index(new_gadget["id"])
     assert items[0]["reason"]["text"] == "因为你喜欢 茶"
+
+
+def test_a_kept_first_page_shows_the_viewers_own_actions_at_once(feed, make_account, http):
+    fan = make_account("fan", profile={"gender": None, "interests": ["烘焙"]})
+    baker = make_account("influencer")
+    post = feed.post(baker, text="可颂", tags=["烘焙"])
+    first = _for_you(http, fan)
+    assert [(p["id"], p["liked"]) for p in first["items"]] == [(post["id"], False)]
+    assert _for_you(http, fan) == first  # kept
+    _act(http, fan, post, "like")
+    again = _for_you(http, fan)["items"][0]
+    assert again["liked"] is True and again["like_count"] == 1
+    r = http.delete(f"{http.base}/posts/{post['id']}", headers=baker.headers)
+    assert r.status_code == 204
+    assert _for_you(http, fan)["items"] == []  # a deleted post leaves at once
