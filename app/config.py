@@ -94,6 +94,8 @@ class Config:
         # The lost-job sweep runs this often: a transcode whose worker died is queued again
         # within MEDIA_JOB_LOCK_SECONDS (60) plus this (media/service.py: requeue_stuck).
         self.MEDIA_REQUEUE_SECONDS = _int("MEDIA_REQUEUE_SECONDS", 30)
+        # Deleted media's files: removed by a job at once, and by a sweep this often.
+        self.MEDIA_PURGE_SECONDS = _int("MEDIA_PURGE_SECONDS", 30)
         self.FFMPEG_BINARY = _env("FFMPEG_BINARY", "ffmpeg")
         self.FFPROBE_BINARY = _env("FFPROBE_BINARY", "ffprobe")
 

@@ -64,6 +64,17 @@ def emit_matching(event: str, payload: dict[str, Any], rooms: list[str],
     control("emit_matching", event=event, payload=payload, rooms=rooms, audience=audience)
 
 
+def emit_visible(event: str, payload: dict[str, Any], post_id: str) -> None:
+    """Emit to the subscribers of a post who may see it now: each web process checks its
+    own subscribers against the feed's visibility rule (the post crosses Redis once)."""
+    control("emit_visible", event=event, payload=payload, post_id=str(post_id))
+
+
+def recheck_post(post_id: str) -> None:
+    """The post changed: subscribers who may no longer see it leave its room."""
+    control("emit_visible", event=None, payload=None, post_id=str(post_id))
+
+
 def disconnect_account(account_id: object) -> None:
     """Close every live connection of the account, whichever process holds it."""
     control("disconnect", account_id=str(account_id))

@@ -279,20 +279,13 @@ def _viewer(conn: Connection) -> Account | None:
 
 
 def _may_see_post(conn: Connection, post_id: str) -> str | None:
-    """The post's author id if the viewer may see the post (the feed's visibility rule)."""
-    from feed import audience, graph, hydrate
+    """The post's author id if the viewer may see the post (``feed.visibility``)."""
+    from feed import hydrate, visibility
 
     item = hydrate.load([post_id]).get(post_id)
-    if item is None:
+    if not visibility.may_see(_viewer(conn), item):
         return None
-    viewer = _viewer(conn)
-    author = accounts.public_many([item["author_id"]]).get(item["author_id"])
-    if viewer is not None and viewer.has_role("moderator") and author is not None:
-        return item["author_id"]
-    blocked = graph.blocked_by(viewer.id) if viewer is not None else set()
-    if hydrate.visible(item, viewer, audience.profile_of(viewer), author, blocked):
-        return item["author_id"]
-    return None
+    return item["author_id"]
 
 
 def _may_see_account(conn: Connection, account_id: str) -> bool:
@@ -399,6 +392,37 @@ def _on_emit_matching(message: dict) -> None:
                         ignore_queue=True)
 
 
+@live.on_control("emit_visible")
+def _on_emit_visible(message: dict) -> None:
+    """Send a post's event to the local subscribers who may see the post now; those who may
+    not leave its room (``event`` None: only that)."""
+    from feed import hydrate, visibility
+
+    post_id = str(message.get("post_id") or "")
+    if not ObjectId.is_valid(post_id):
+        return
+    room = live.post_room(post_id)
+    server = socketio.server
+    sids = [sid for sid, _eio in list(server.manager.get_participants(NAMESPACE, room))]
+    if not sids:
+        return
+    item = hydrate.load([post_id]).get(post_id)
+    for sid in sids:
+        conn = registry.get(sid)
+        if conn is None:
+            continue
+        if visibility.may_see(_viewer(conn), item):
+            if message.get("event"):
+                server.emit(message["event"], message["payload"], to=sid, namespace=NAMESPACE,
+                            ignore_queue=True)
+            continue
+        with conn.lock:
+            conn.posts.pop(post_id, None)
+            if room in conn.rooms:
+                server.leave_room(sid, room, namespace=NAMESPACE)
+                conn.rooms.discard(room)
+
+
 def _ensure_listener(app: Flask) -> None:
     """Start the control listener and the token sweep with the first connection (workers
     never need them)."""
@@ -475,6 +499,7 @@ def init_app(app: Flask) -> None:
     from feed import live_events
 
     signals.post_saved.connect(live_events.on_post_saved, weak=False)
+    signals.post_saved.connect(live_events.on_post_changed, weak=False)
 
     @socketio.on("connect")
     def on_connect(auth=None):

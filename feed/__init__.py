@@ -52,8 +52,16 @@ def init_app(app: Flask) -> None:
         pagecache,
         segments,
         trends,
+        visibility,
     )
     from feed.cli import demo_cli, feeds_cli
+
+    try:
+        from media.service import register_viewer_check
+    except ImportError:  # no media package: media are their owners' only
+        pass
+    else:
+        register_viewer_check(visibility.may_see_media)
 
     signals.post_saved.connect(channels.on_post_saved, weak=False)
     signals.post_deleted.connect(channels.on_post_deleted, weak=False)

@@ -5,7 +5,7 @@ counts ``like``, ``comment``, ``view`` (the last kept in step with the ``pv:{id}
 unique-viewer sketch), so one HMGET per post hydrates it. Authors come from the public
 account cache. A deleted post leaves a tombstone so a stale timeline entry costs no
 MongoDB query. A warm page is two round trips: the posts with the viewer's likes and
-blocks, then the authors.
+blocks, then the authors. Which posts a viewer gets is decided by ``feed.visibility``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from app.pagination import encode_cursor
 from app.times import iso
 from feed import audience, cache
 from feed.models import Post
+from feed.visibility import visible
 
 TOMBSTONE = "-"
 
@@ -185,22 +186,6 @@ def _load_missing(post_ids: list[str]) -> dict[str, dict[str, Any]]:
         else:
             found[post_id] = store(post)
     return found
-
-
-def visible(item: dict[str, Any], viewer: Account | None, profile: dict | None,
-            author: dict | None, blocked_by: set[str]) -> bool:
-    """The one visibility rule for posts in lists, feeds, pages and search hydration.
-
-    ``author`` is the author's entry from ``accounts.public_many`` (None: no such account).
-    """
-    if author is None:
-        return False
-    own = viewer is not None and str(viewer.id) == item["author_id"]
-    if own:
-        return True
-    if author["suspended"] or item["status"] != "published" or item["author_id"] in blocked_by:
-        return False
-    return audience.matches(item["audience"], profile)
 
 
 def _liked(viewer: Account, post_ids: list[str], flags: list) -> set[str]:

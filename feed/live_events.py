@@ -6,7 +6,10 @@ not after the fan-out's timeline writes. It goes to rooms per author and segment
 rooms of the authors it follows, for its own segment, so a post targeted at women reaches
 only the female segment rooms. Interest rules cannot be rooms: such a post crosses Redis once
 and each web process checks its own viewers' profiles (``app.live.emit_matching``). The
-post's ``cursor`` lets a client that was offline catch up over REST (``?after=``). Count
+post's ``cursor`` lets a client that was offline catch up over REST (``?after=``).
+``comment.new`` and ``post.counts`` go to a post's subscribers only while they may see it:
+checked on each emit for any post that is not public (``_to_subscribers``), and
+subscriptions are re-checked when a post changes (``on_post_changed``). Count
 changes are coalesced: a burst of likes sends one ``post.counts`` per post per
 ``COUNTS_EVERY`` seconds.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 
 from app import live
+from app.accounts import service as accounts
 from app.extensions import redis_client
 from feed import hydrate
 
@@ -98,14 +102,45 @@ def counts_changed(post_id: str) -> None:
         emit_counts.apply_async((post_id,), countdown=COUNTS_EVERY)
 
 
+def _public(item: dict) -> bool:
+    """Everyone may see it (published, no audience, its author in good standing)."""
+    if item["status"] != "published" or item["audience"]:
+        return False
+    author = accounts.public_many([item["author_id"]]).get(item["author_id"])
+    return author is not None and not author["suspended"]
+
+
+def _to_subscribers(event: str, payload: dict, post_id: str, item: dict | None) -> None:
+    """An event for a post's subscribers, checked when it is sent: a public post's go to
+    its room in one emit; anyone else's are checked by each web process against each
+    subscriber (``feed.visibility``), so a subscription made while the post was public
+    gets nothing once it is re-targeted, held or its author suspended."""
+    if item is None:
+        return
+    if _public(item):
+        live.emit(event, payload, live.post_room(post_id))
+    else:
+        live.emit_visible(event, payload, post_id)
+
+
 def emit_counts(post_id: str) -> None:
     item = hydrate.load([post_id]).get(post_id)
     if item is None:
         return
-    live.emit("post.counts", {"post_id": post_id, "like_count": item["like_count"],
-                              "comment_count": item["comment_count"],
-                              "view_count": item["view_count"]}, live.post_room(post_id))
+    _to_subscribers("post.counts", {"post_id": post_id, "like_count": item["like_count"],
+                                    "comment_count": item["comment_count"],
+                                    "view_count": item["view_count"]}, post_id, item)
 
 
 def comment_added(post_id: str, comment: dict) -> None:
-    live.emit("comment.new", {"post_id": post_id, "comment": comment}, live.post_room(post_id))
+    _to_subscribers("comment.new", {"post_id": post_id, "comment": comment}, post_id,
+                    hydrate.load([post_id]).get(post_id))
+
+
+def on_post_changed(post, **_kwargs) -> None:
+    """A post was edited or changed status: its subscribers are checked
+    again (wherever they are connected) and those who may no longer see it leave its room."""
+    try:
+        live.recheck_post(str(post.id))
+    except Exception:  # each emit is checked anyway; this only tidies rooms
+        log.exception("re-checking the subscribers of post %s failed", post.id)

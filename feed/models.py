@@ -97,6 +97,7 @@ class Post(me.Document):
             ("status", "author_kind", "-created_at"),
             ("campaign_id", "status", "-created_at"),
             "tags",
+            "media_ids",  # which posts carry a media (visibility, publishing when it is ready)
         ],
         "shard_key": ("author", "id"),  # an author's posts together; a big author still splits
     }

@@ -21,7 +21,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.times import as_utc, utcnow
-from feed import audience, hydrate, pagecache, planning, segments
+from feed import audience, hydrate, pagecache, planning, segments, visibility
 from feed.bodies import render_markdown
 from feed.models import PLANNED, Audience, Campaign, Post, Product
 
@@ -44,9 +44,9 @@ def get(post_id: str) -> Post:
 def get_visible(post_id: str, viewer: Account | None) -> Post:
     """The post if the viewer may see it (404 otherwise, so nothing leaks)."""
     post = get(post_id)
-    if viewer is not None and (viewer.id == post.author or viewer.has_role("moderator")):
+    if viewer is not None and viewer.id == post.author:
         return post
-    if hydrate.post_json(post, viewer) is None:
+    if not visibility.may_see(viewer, hydrate.load([str(post.id)]).get(str(post.id))):
         raise ApiError(404, "not_found", "no such post")
     return post
 
@@ -347,9 +347,28 @@ def remove(post: Post) -> None:
     Comment.objects(post=post.id).delete()
     Like.objects(post=post.id).delete()
     post.delete()
+    _discard_media(post)
     if post.status not in PLANNED:
         AccountDoc.objects(id=post.author).update_one(dec__posts_count=1)
     accounts.invalidate(post.author)
+
+
+def _discard_media(post: Post) -> None:
+    """A deleted post's media go with it (files included), unless another post of its
+    author carries them or one is the author's avatar."""
+    if not post.media_ids:
+        return
+    kept = {m for other in Post.objects(media_ids__in=list(post.media_ids)).only("media_ids")
+            for m in other.media_ids}
+    author = Account.objects(id=post.author).only("avatar_media_id").first()
+    if author is not None and author.avatar_media_id:
+        kept.add(author.avatar_media_id)
+    gone = [m for m in post.media_ids if m not in kept]
+    try:
+        from media.service import discard
+    except ImportError:
+        return
+    discard(gone, post.author)
 
 
 def set_status(post: Post, status: str, error: dict | None = None) -> Post:

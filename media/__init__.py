@@ -43,7 +43,8 @@ def _on_worker_stopping(_sender: object) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Serve stored files, clean up after deleted accounts, expire abandoned uploads."""
+    """Serve stored files, clean up after deleted accounts and media, expire abandoned
+    uploads."""
     from app import health
     from media.files import files_bp
 
@@ -58,3 +59,6 @@ def init_app(app: Flask) -> None:
         celery.conf.beat_schedule["media-requeue-stuck"] = {
             "task": "media.tasks.requeue_stuck",
             "schedule": float(app.config["MEDIA_REQUEUE_SECONDS"])}
+        celery.conf.beat_schedule["media-purge-deleted"] = {
+            "task": "media.tasks.purge_deleted",
+            "schedule": float(app.config["MEDIA_PURGE_SECONDS"])}

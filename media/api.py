@@ -98,8 +98,17 @@ def _receive_multipart():
 @auth_optional
 @bp.response(200, MediaSchema)
 def get_media(media_id):
-    """Anyone sees ready media; its owner also sees it while processing or failed."""
+    """Its owner sees it in any state; others see it ready and only through a post they may
+    see (or as its owner's avatar): a media of no visible post is a 404."""
     return service.media_json(service.get_visible(media_id, current_account()))
+
+
+@bp.delete("/media/<media_id>")
+@auth_required()
+@bp.response(204)
+def delete_media(media_id):
+    """Delete one's own media: gone for everyone at once, its stored files within a minute."""
+    service.delete_media(g.account, media_id)
 
 
 # ---------------------------------------------------------------- tus 1.0.0

@@ -8,6 +8,7 @@ its own presigned URL. Only public outputs (``media/...``) are served: originals
 
 from __future__ import annotations
 
+from bson import ObjectId
 from flask import Blueprint, Response, abort, redirect, send_file
 
 from media.storage import (
@@ -22,6 +23,19 @@ from media.storage import (
 files_bp = Blueprint("media_files", __name__)
 
 
+def _exists(key: str) -> bool:
+    """The key's media still exists: a deleted one's files are not served, even in the
+    moments before the purge job removes them. Keys are ``media/<id>-<random>/<file>``."""
+    from media.models import Media
+
+    folder = key.split("/")[1] if key.count("/") >= 2 else ""
+    media_id = folder.split("-", 1)[0]
+    if not ObjectId.is_valid(media_id):
+        return False
+    return bool(Media.objects(id=ObjectId(media_id), prefix=f"media/{folder}",
+                              deleted_at=None).count())
+
+
 @files_bp.get("/media-files/<path:key>")
 def media_file(key: str):
     from media.service import storage
@@ -30,7 +44,7 @@ def media_file(key: str):
         check_key(key)
     except StorageError:
         abort(404)
-    if not key.startswith("media/"):
+    if not key.startswith("media/") or not _exists(key):
         abort(404)
     store = storage()
     if isinstance(store, LocalStorage):

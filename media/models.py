@@ -51,10 +51,14 @@ class Media(me.Document):
     created_at = me.DateTimeField(default=utcnow)
     updated_at = me.DateTimeField(default=utcnow)
     ready_at = me.DateTimeField(null=True)
+    # Set when its post, the media itself or its owner is deleted: from then on it is gone
+    # for everyone (404, no file served); a job removes its files, then the document.
+    deleted_at = me.DateTimeField(null=True)
 
     meta = {
         "collection": "media",
         "indexes": [("owner", "-created_at"), ("status", "created_at"),
-                    {"fields": ["upload_id"], "sparse": True}],
+                    {"fields": ["upload_id"], "sparse": True},
+                    {"fields": ["deleted_at"], "sparse": True}],
         "shard_key": ("owner", "id"),
     }

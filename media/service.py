@@ -131,17 +131,34 @@ def transcode_options() -> Options:
 
 
 def get(media_id: str) -> Media | None:
+    """The media, unless it does not exist or was deleted."""
     try:
-        return Media.objects(id=ObjectId(str(media_id))).first()
+        return Media.objects(id=ObjectId(str(media_id)), deleted_at=None).first()
     except (InvalidId, TypeError):
         return None
 
 
+# Who else may see a media: registered by the package that uses media (the feed decides
+# through the posts carrying it, ``feed.visibility.may_see_media``). None: the owner only.
+ViewerCheck = Callable[[Any, str, str], bool]  # (viewer, media id, owner id) -> may see
+_viewer_checks: list[ViewerCheck] = []
+
+
+def register_viewer_check(check: ViewerCheck) -> None:
+    if check not in _viewer_checks:
+        _viewer_checks.append(check)
+
+
 def get_visible(media_id: str, viewer: Any | None) -> Media:
-    """Anyone sees ready media; the owner also sees it processing or failed; else 404."""
+    """The owner sees its media in any state; others see it ready, and only where a
+    registered check lets them (a post they may see, an avatar); else 404."""
     media = get(media_id)
-    if media is None or (media.status != "ready" and (
-            viewer is None or str(viewer.id) != str(media.owner))):
+    if media is None:
+        raise ApiError(404, "not_found", "no such media")
+    if viewer is not None and str(viewer.id) == str(media.owner):
+        return media
+    if media.status != "ready" or not any(
+            check(viewer, str(media.id), str(media.owner)) for check in _viewer_checks):
         raise ApiError(404, "not_found", "no such media")
     return media
 
@@ -188,7 +205,7 @@ def media_json_many(ids: list[str]) -> list[dict]:
             object_ids.append(ObjectId(str(media_id)))
         except (InvalidId, TypeError):
             continue
-    found = {str(m.id): m for m in Media.objects(id__in=object_ids)}
+    found = {str(m.id): m for m in Media.objects(id__in=object_ids, deleted_at=None)}
     return [media_json(found[str(i)]) for i in ids if str(i) in found]
 
 
@@ -214,7 +231,7 @@ def media_state(account: Any, media_ids: list[str]) -> str:
     """``ready`` when all are ready, else ``processing``; 400 for ids that are not the
     account's or that failed (a post cannot be made from them)."""
     objs = {str(m.id): m for m in Media.objects(
-        id__in=[ObjectId(i) for i in media_ids if ObjectId.is_valid(str(i))])}
+        id__in=[ObjectId(i) for i in media_ids if ObjectId.is_valid(str(i))], deleted_at=None)}
     problems = {}
     for media_id in media_ids:
         media = objs.get(str(media_id))
@@ -458,19 +475,23 @@ def process(media_id: str, progress: Callable[[float], None] | None = None) -> s
                 fail(media, exc.code, exc.message)
                 return "failed"
             _store_outputs(media, Path(tmp) / "out", result)
-        return _mark_ready(media_id, result)  # under the lock: no re-run starts in between
+        return _mark_ready(media_id, result, media)  # under the lock: no re-run starts in between
     finally:
         _unlock(lock)
 
 
-def _mark_ready(media_id: str, result: Any) -> str:
-    """processing -> ready in one conditional write, so it happens (and is told) once."""
+def _mark_ready(media_id: str, result: Any, started: Media) -> str:
+    """processing -> ready in one conditional write, so it happens (and is told) once. A
+    media deleted meanwhile is not: what this run stored goes too (the purge job may have
+    run before the outputs were stored)."""
     now = utcnow()
-    if not Media.objects(id=media_id, status="processing").update_one(
+    if not Media.objects(id=media_id, status="processing", deleted_at=None).update_one(
             set__duration=result.duration, set__width=result.width, set__height=result.height,
             set__fps=result.fps, set__has_audio=result.has_audio, set__status="ready",
             set__progress=100, set__error=None, set__ready_at=now, set__updated_at=now):
         media = get(media_id)
+        if media is None:
+            _remove_files(started)
         return media.status if media else "missing"
     media = get(media_id)
     _send(signals.media_ready, media)
@@ -574,22 +595,77 @@ def retry_key(media_id: object) -> str:
     return f"media:retry:{media_id}"
 
 
-def delete_account_media(account_id: Any) -> int:
-    """The account is going: its media and every stored file of it go too."""
+# ---------------------------------------------------------------- deleting
+
+
+def discard(media_ids: list[str], owner_id: Any | None = None) -> int:
+    """Delete media now for everyone (their post, they or their owner were deleted): marked
+    at once, so nothing is shown or served from this moment; the purge job removes their
+    files and documents, and the periodic sweep (``MEDIA_PURGE_SECONDS``) retries what a
+    lost job or an unreachable store left. Returns how many were marked."""
+    query = {"id__in": [ObjectId(str(i)) for i in media_ids if ObjectId.is_valid(str(i))],
+             "deleted_at": None}
+    if owner_id is not None:
+        query["owner"] = ObjectId(str(owner_id))
+    if not query["id__in"]:
+        return 0
+    marked = Media.objects(**query).update(set__deleted_at=utcnow())
+    if marked:
+        _queue_purge()
+    return marked
+
+
+def _queue_purge() -> None:
+    from media.tasks import purge_deleted
+
+    try:
+        purge_deleted.apply_async(queue="media")
+    except Exception as exc:  # no broker: the sweep purges them
+        log.warning("could not queue the media purge: %s", exc)
+
+
+def _remove_files(media: Media | None) -> None:
+    """Every stored file of a media: its public outputs and its original."""
+    if media is None:
+        return
+    storage().delete_prefix(media.prefix)
+    if media.original_key:
+        storage().delete_prefix(media.original_key.rsplit("/", 1)[0])
+
+
+def purge_deleted() -> int:
+    """Remove the files, then the documents, of every media marked deleted (idempotent: a
+    failure leaves the mark for the next run). Returns how many went."""
     count = 0
-    for media in Media.objects(owner=ObjectId(str(account_id))):
+    for media in Media.objects(deleted_at__ne=None):
         try:
-            storage().delete_prefix(media.prefix)
-            if media.original_key:
-                storage().delete_prefix(media.original_key.rsplit("/", 1)[0])
+            _remove_files(media)
         except StorageError:
-            log.exception("deleting files of media %s failed", media.id)
-        media.delete()
+            log.exception("deleting files of media %s failed; the sweep retries", media.id)
+            continue
+        Media.objects(id=media.id, deleted_at__ne=None).delete()
         count += 1
     return count
 
 
+def delete_media(account: Any, media_id: str) -> None:
+    """``DELETE /media/{id}``: the owner's own media (404 for others: it is not theirs to
+    know about)."""
+    media = get(media_id)
+    if media is None or str(media.owner) != str(account.id):
+        raise ApiError(404, "not_found", "no such media")
+    discard([str(media.id)])
+
+
+def delete_account_media(account_id: Any) -> int:
+    """The account is going: its media and every stored file of it go too."""
+    ids = [str(m.id) for m in Media.objects(owner=ObjectId(str(account_id))).only("id")]
+    discard(ids, account_id)
+    return purge_deleted()
+
+
 __all__ = [
-    "TransientStorageError", "check_avatar", "create_from_file", "create_from_upload", "get", "get_visible",
-    "media_json", "media_json_many", "media_state", "media_url", "process",
+    "TransientStorageError", "check_avatar", "create_from_file", "create_from_upload",
+    "delete_media", "discard", "get", "get_visible", "media_json", "media_json_many",
+    "media_state", "media_url", "process", "purge_deleted", "register_viewer_check",
 ]

@@ -87,3 +87,11 @@ def requeue_stuck() -> int:
     from media import service
 
     return service.requeue_stuck()
+
+
+@shared_task(name="media.tasks.purge_deleted", queue="media", ignore_result=True)
+def purge_deleted() -> int:
+    """Remove the files of deleted media (queued at each delete, and periodically)."""
+    from media import service
+
+    return service.purge_deleted()

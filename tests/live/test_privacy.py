@@ -133,3 +133,35 @@ def test_a_profile_change_moves_the_viewer_to_its_new_segment(live, make_account
     rest.call("PATCH", "/accounts/me", fan, json={"profile": {"gender": gender, "interests": []}})
     post = rest.post(author, text="segment", audience={"gender": gender})
     phone.wait("feed.new", lambda e: e["post"]["id"] == post["id"])
+
+
+def test_a_retargeted_post_stops_reaching_subscribers_who_may_no_longer_see_it(
+        live, make_account, rest):
+    """Issue 15 finding 4: subscribers of a public post kept getting ``comment.new`` (with
+    its text) and ``post.counts`` after the author re-targeted it to women."""
+    author = make_account("merchant")
+    man = make_account("fan", profile={"gender": "male"})
+    woman = make_account("fan", profile={"gender": "female"})
+    post = rest.post(author, text="for everyone, for now")
+    path = f"/posts/{post['id']}"
+    clients = {"man": live(man.token), "woman": live(woman.token), "anonymous": live()}
+    for client in clients.values():
+        assert client.subscribe(post_id=post["id"]) == {"ok": True}
+    rest.call("POST", f"{path}/comments", woman, json={"text": "first"})
+    for client in clients.values():
+        client.wait("comment.new", lambda e: e["comment"]["text"] == "first")
+        client.wait("post.counts", lambda e: e["comment_count"] == 1)
+
+    rest.call("PATCH", path, author, json={"audience": {"gender": "female"}})
+    rest.call("GET", path, man, expect=404)
+    rest.call("POST", f"{path}/comments", woman, json={"text": "只给女生看"})
+    rest.call("POST", f"{path}/like", woman)
+    clients["woman"].wait("comment.new", lambda e: e["comment"]["text"] == "只给女生看")
+    clients["woman"].wait("post.counts", lambda e: e["like_count"] == 1)
+    for name in ("man", "anonymous"):
+        client = clients[name]
+        client.barrier()
+        assert [e["comment"]["text"] for e in client.events("comment.new")] == ["first"], name
+        assert all(e["like_count"] == 0 and e["comment_count"] == 1
+                   for e in client.events("post.counts")), name
+        assert client.subscribe(post_id=post["id"]) == {"ok": False, "error": "not_found"}

@@ -33,7 +33,7 @@ def _wait_done(client, media_id, actor, timeout=60):
 
 def test_video_upload_over_http_to_ready_with_live_events(app, server, client, make_account,
                                                           clip):
-    owner = make_account("fan")
+    owner = make_account("influencer")
     events: list[tuple[str, dict]] = []
     ready_signal: list = []
 
@@ -73,7 +73,12 @@ def test_video_upload_over_http_to_ready_with_live_events(app, server, client, m
     assert events[-1][0] == "media.ready" and events[-1][1]["media"]["id"] == media["id"]
     assert [name for name, _ in events].index("media.ready") == len(events) - 1
 
-    # anyone may see it now, and fetch every file it names from the app
+    # nobody else sees it until a post they may see carries it (issue 15)
+    assert client.get(f"{API}/media/{media['id']}").status_code == 404
+    post = client.post(f"{API}/posts", headers=owner.headers,
+                       json={"kind": "video", "text": "新视频", "media_ids": [media["id"]]})
+    assert post.get_json()["status"] == "published"
+    # then anyone may see it, and fetch every file it names from the app
     public = client.get(f"{API}/media/{media['id']}").get_json()
     assert public["hls_url"] == done["hls_url"]
     master = requests.get(on_server(server.url, public["hls_url"]), timeout=10)
