@@ -69,10 +69,12 @@ def test_the_base_is_the_address_the_client_used(server, make_account):
                       headers={**fan.headers, "Host": "api.fanhub.test:8443"},
                       files={"file": ("a.png", _png(), "image/png")})
     assert r.json()["url"].startswith("http://api.fanhub.test:8443/media-files/")
-    again = requests.get(f"{server.url}{API}/media/{r.json()['id']}", timeout=10)
+    # (its owner reads it: a media of no post is its owner's only, issue 15)
+    again = requests.get(f"{server.url}{API}/media/{r.json()['id']}", timeout=10,
+                         headers=fan.headers)
     assert again.json()["url"].startswith(server.url + "/media-files/")
     other = requests.get(f"{server.url}{API}/media/{r.json()['id']}", timeout=10,
-                         headers={"Host": "cdn.fanhub.test"})
+                         headers={**fan.headers, "Host": "cdn.fanhub.test"})
     assert other.json()["url"].startswith("http://cdn.fanhub.test/media-files/")
 
 
