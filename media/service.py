@@ -598,7 +598,7 @@ def retry_key(media_id: object) -> str:
 # ---------------------------------------------------------------- deleting
 
 
-def discard(media_ids: list[str], owner_id: Any | None = None) -> int:
+def discard(media_ids: list[str], owner_id: Any | None = None, queue: bool = True) -> int:
     """Delete media now for everyone (their post, they or their owner were deleted): marked
     at once, so nothing is shown or served from this moment; the purge job removes their
     files and documents, and the periodic sweep (``MEDIA_PURGE_SECONDS``) retries what a
@@ -610,7 +610,7 @@ def discard(media_ids: list[str], owner_id: Any | None = None) -> int:
     if not query["id__in"]:
         return 0
     marked = Media.objects(**query).update(set__deleted_at=utcnow())
-    if marked:
+    if marked and queue:
         _queue_purge()
     return marked
 
@@ -633,11 +633,12 @@ def _remove_files(media: Media | None) -> None:
         storage().delete_prefix(media.original_key.rsplit("/", 1)[0])
 
 
-def purge_deleted() -> int:
-    """Remove the files, then the documents, of every media marked deleted (idempotent: a
-    failure leaves the mark for the next run). Returns how many went."""
+def purge_deleted(owner_id: Any | None = None) -> int:
+    """Remove the files, then the documents, of every media marked deleted (of one owner, if
+    given); idempotent: a failure leaves the mark for the next run. Returns how many went."""
     count = 0
-    for media in Media.objects(deleted_at__ne=None):
+    query = {"owner": ObjectId(str(owner_id))} if owner_id is not None else {}
+    for media in Media.objects(deleted_at__ne=None, **query):
         try:
             _remove_files(media)
         except StorageError:
@@ -660,8 +661,8 @@ def delete_media(account: Any, media_id: str) -> None:
 def delete_account_media(account_id: Any) -> int:
     """The account is going: its media and every stored file of it go too."""
     ids = [str(m.id) for m in Media.objects(owner=ObjectId(str(account_id))).only("id")]
-    discard(ids, account_id)
-    return purge_deleted()
+    discard(ids, account_id, queue=False)  # this is the job: it purges them itself
+    return purge_deleted(account_id)
 
 
 __all__ = [

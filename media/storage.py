@@ -140,7 +140,10 @@ class LocalStorage:
             return 1
         if not folder.is_dir():
             return 0
-        count = sum(1 for p in folder.rglob("*") if p.is_file())
+        try:
+            count = sum(1 for p in folder.rglob("*") if p.is_file())
+        except FileNotFoundError:  # another deleter got there first
+            count = 0
         shutil.rmtree(folder, ignore_errors=True)
         return count
 
