@@ -360,9 +360,9 @@ def _discard_media(post: Post) -> None:
         return
     kept = {m for other in Post.objects(media_ids__in=list(post.media_ids)).only("media_ids")
             for m in other.media_ids}
-    author = Account.objects(id=post.author).only("avatar_media_id").first()
-    if author is not None and author.avatar_media_id:
-        kept.add(author.avatar_media_id)
+    author = Account.objects(id=post.author).only("avatar_media_id", "banner_media_id").first()
+    if author is not None:
+        kept |= {author.avatar_media_id, author.banner_media_id}
     gone = [m for m in post.media_ids if m not in kept]
     try:
         from media.service import discard

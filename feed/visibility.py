@@ -5,7 +5,7 @@ viewer only if that viewer may see the post (``visible``): its author always; ot
 while it is ``published``, its author is not suspended, has not blocked them, and they match
 its audience. Moderators see everything on single-post routes (they judge it). A media
 record is shown to its owner, and to others only through a post they may see or as its
-owner's avatar: a media record that belongs to no visible post is its owner's alone.
+owner's avatar or banner: a media record that belongs to no visible post is its owner's alone.
 
 Lists and feeds apply ``visible`` in ``hydrate.posts_json``; single questions (a post by
 id, a media, a live subscription, a live emit) come here. Stored files cannot be checked per
@@ -60,13 +60,15 @@ def _item(post: Post) -> dict[str, Any]:
 
 
 def may_see_media(viewer: Account | None, media_id: str, owner_id: str) -> bool:
-    """Its owner; its owner's avatar for anyone; else only through a post the viewer may see
+    """Its owner; its owner's avatar or banner for anyone; else only through a post the viewer may see
     (any of the posts that carry it)."""
     if viewer is not None and str(viewer.id) == str(owner_id):
         return True
     if not ObjectId.is_valid(str(owner_id)):
         return False
-    if Account.objects(id=ObjectId(str(owner_id)), avatar_media_id=str(media_id)).count():
+    owner = ObjectId(str(owner_id))
+    if (Account.objects(id=owner, avatar_media_id=str(media_id)).count()
+            or Account.objects(id=owner, banner_media_id=str(media_id)).count()):
         return True
     carriers = Post.objects(media_ids=str(media_id)).only("author", "status", "audience")
     return any(may_see(viewer, _item(post)) for post in carriers)
