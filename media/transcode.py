@@ -51,7 +51,11 @@ FRAME_SIZE_CHANGED = "Changing video frame properties on the fly"
 _FATAL_LINES = (
     (TOO_MANY_PIXELS, "too_large", "the frame size grows mid-stream above the pixel limit"),
     (FRAME_SIZE_CHANGED, "unsupported_format", "the frame size changes mid-stream"),
+    # what running out of the address space (prlimit) looks like: failed allocations and
+    # threads that cannot get a stack
     ("Cannot allocate memory", "too_large", "decoding needs more memory than allowed"),
+    ("malloc of size", "too_large", "decoding needs more memory than allowed"),
+    ("Resource temporarily unavailable", "too_large", "decoding needs more memory than allowed"),
 )
 
 

@@ -191,6 +191,12 @@ def _size_switch(folder: Path, name: str, first: str, second: str) -> Path:
     return out
 
 
+def _ffmpeg_video(path: Path, size: str, seconds: float) -> Path:
+    _ffmpeg("-f", "lavfi", "-i", f"testsrc2=size={size}:rate=30:duration={seconds}",
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path))
+    return path
+
+
 def _lying_mkv(folder: Path, seconds: int, claimed: int) -> Path:
     """A Matroska file of ``seconds`` whose Segment Duration (and DURATION tag) claim
     ``claimed``: the header is all a probe reads."""
@@ -215,10 +221,11 @@ def hostile_videos(tmp_path_factory) -> dict[str, Path]:
         "grows": _size_switch(folder, "grows", "16x16", "4096x4096"),
         "changes": _size_switch(folder, "changes", "16x16", "64x64"),
         "lying": _lying_mkv(folder, seconds=8, claimed=1),
+        "hd": _ffmpeg_video(folder / "hd.mp4", "1920x1080", 2),
     }
 
 
-def _failed_media(http, owner, path: Path) -> dict:
+def _processed_media(http, owner, path: Path) -> dict:
     r = _upload(http, owner, path)
     assert r.status_code == 202, r.text
     media_id = r.json()["id"]
@@ -240,7 +247,7 @@ def test_video_whose_frames_grow_mid_stream_fails_too_large(http, make_account,
                             "-of", "csv=p=0", str(hostile_videos["grows"])],
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == "16,16"  # what the header says
-    media = _failed_media(http, owner, hostile_videos["grows"])
+    media = _processed_media(http, owner, hostile_videos["grows"])
     assert media["status"] == "failed", media
     assert media["error"]["code"] == "too_large" and "mid-stream" in media["error"]["message"]
 
@@ -249,7 +256,7 @@ def test_video_whose_frames_grow_mid_stream_fails_too_large(http, make_account,
 def test_video_whose_frame_size_changes_mid_stream_fails(http, make_account, hostile_videos):
     """A change that stays under the pixel limit still fails: the plan was made for 16x16."""
     owner = make_account("fan")
-    media = _failed_media(http, owner, hostile_videos["changes"])
+    media = _processed_media(http, owner, hostile_videos["changes"])
     assert media["status"] == "failed", media
     assert media["error"]["code"] == "unsupported_format"
     assert "changes mid-stream" in media["error"]["message"]
@@ -265,6 +272,22 @@ def test_video_longer_than_its_header_says_fails_too_long(http, make_account, ho
                             "-of", "csv=p=0", str(hostile_videos["lying"])],
                            capture_output=True, text=True, check=True)
     assert float(probe.stdout) == 1.0  # what the header says
-    media = _failed_media(http, owner, hostile_videos["lying"])
+    media = _processed_media(http, owner, hostile_videos["lying"])
     assert media["status"] == "failed", media
     assert media["error"]["code"] == "too_long", media["error"]
+
+
+@pytest.mark.timeout(180)
+def test_ffmpeg_runs_under_its_memory_limit(http, make_account, hostile_videos, app,
+                                            monkeypatch):
+    """MEDIA_FFMPEG_MEMORY_MB is a real address-space limit on the child: at 400 MB ffmpeg
+    starts (its libraries need ~300 MB) but cannot transcode 1080p, and the job fails
+    too_large instead of the machine swapping; the default transcodes the same file."""
+    owner = make_account("fan")
+    monkeypatch.setitem(app.config, "MEDIA_FFMPEG_MEMORY_MB", 400)
+    media = _processed_media(http, owner, hostile_videos["hd"])
+    assert media["status"] == "failed", media
+    assert media["error"]["code"] == "too_large" and "memory" in media["error"]["message"]
+    monkeypatch.setitem(app.config, "MEDIA_FFMPEG_MEMORY_MB", 3072)
+    media = _processed_media(http, owner, hostile_videos["hd"])
+    assert media["status"] == "ready", media
