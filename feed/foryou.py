@@ -1,9 +1,10 @@
 """``GET /feed/for_you``: a ranked page for a signed-in viewer or an anonymous app.
 
-A first page ranks (``rank.rank``) candidates from four pools over the last
-``FOR_YOU_DAYS``: posts of followed authors, posts with the viewer's strongest tags, the
-trending posts, and the newest posts of merchants and influencers (whom the viewer may not
-follow yet). The ranked ids are kept as one snapshot (a Redis list ``fy:{who}:<snapshot>``,
+A first page ranks (``rank.rank``) candidates from five pools over the last
+``FOR_YOU_DAYS``: posts of followed authors, posts with the viewer's strongest tags, posts
+liked by fans who liked what the viewer liked, the trending posts, and the newest posts of
+merchants and influencers (whom the viewer may not follow yet). The ranked ids are kept as
+one snapshot (a Redis list ``fy:{who}:<snapshot>``,
 ``FOR_YOU_KEEP_SECONDS``), and the cursor names the snapshot and an offset: pages never
 repeat or skip an item while new posts arrive. A first page reuses the viewer's snapshot while
 it is younger than ``FOR_YOU_SNAPSHOT_SECONDS``, so a warm first page is a read, not a
@@ -26,7 +27,7 @@ from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import decode_cursor, encode_cursor
 from feed import audience, graph, hydrate, interests, pagecache, rank, trends
-from feed.models import Post
+from feed.models import Like, Post
 
 MAX_ITEMS = 300
 POOL = 300
@@ -60,6 +61,7 @@ def candidates(viewer: Account | None, taste: rank.ViewerTaste,
         "followed": _ids(recent.filter(author__in=list(taste.following)[:1000]))
         if taste.following else [],
         "interest": _ids(recent.filter(tags__in=top_tags)) if top_tags else [],
+        "similar_fans": _liked_by_similar_fans(viewer, since),
         "trending": trends.top_post_ids(POOL),
         "fresh": _ids(recent.filter(author_kind__in=["merchant", "influencer"])),
     }
@@ -76,6 +78,23 @@ def candidates(viewer: Account | None, taste: rank.ViewerTaste,
                                       item["score"] / 1000.0, item["view_count"],
                                       item["like_count"], item["comment_count"], source))
     return rank.gather(out)
+
+
+def _liked_by_similar_fans(viewer: Account | None, since: datetime) -> list[str]:
+    """Recent posts liked by fans who liked what the viewer recently liked."""
+    if viewer is None:
+        return []
+    mine = [like.post for like in Like.objects(account=viewer.id).order_by("-created_at")
+            .only("post").limit(20)]
+    if not mine:
+        return []
+    fans = {like.account for like in Like.objects(post__in=mine, account__ne=viewer.id)
+            .only("account").limit(200)}
+    if not fans:
+        return []
+    theirs = (Like.objects(account__in=list(fans), created_at__gte=since)
+              .order_by("-created_at").only("post").limit(POOL))
+    return list(dict.fromkeys(str(like.post) for like in theirs if like.post not in mine))
 
 
 def _build(viewer: Account | None, who: str) -> tuple[str, int]:

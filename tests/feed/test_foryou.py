@@ -154,3 +154,16 @@ def test_a_kept_first_page_shows_the_viewers_own_actions_at_once(feed, make_acco
     r = http.delete(f"{http.base}/posts/{post['id']}", headers=baker.headers)
     assert r.status_code == 204
     assert _for_you(http, fan)["items"] == []  # a deleted post leaves at once
+
+
+def test_what_similar_fans_like_is_recommended(feed, make_account, http, fresh_rankings):
+    me, twin = make_account("fan"), make_account("fan")
+    cafe, camping = make_account("merchant"), make_account("merchant")
+    latte = feed.post(cafe, text="拿铁", tags=["咖啡"])
+    tent = feed.post(camping, text="帐篷", tags=["露营"])
+    _act(http, me, latte, "like")
+    _act(http, twin, latte, "like")
+    _act(http, twin, tent, "like")
+    items = {p["id"]: p for p in _for_you(http, me)["items"]}
+    assert items[tent["id"]]["reason"] == {"code": "similar_fans",
+                                           "text": "和你口味相似的粉丝也喜欢"}
