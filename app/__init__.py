@@ -42,6 +42,9 @@ def create_app(**overrides: object) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     health.init_app(app)
+    from app import asyncapi
+
+    asyncapi.init_app(app)
     _finish_contract(app)
     headers.init_app(app)
     from app import cli, sockets

@@ -149,7 +149,8 @@ def _refs(node: Any) -> set[str]:
     return found
 
 
-def _closure(names: set[str], schemas: dict) -> set[str]:
+def closure(names: set[str], schemas: dict) -> set[str]:
+    """``names`` and every schema they refer to, transitively."""
     todo, seen = list(names), set()
     while todo:
         name = todo.pop()
@@ -185,10 +186,16 @@ def _schemas(spec: dict) -> None:
             if method in _METHODS:
                 responses |= _refs(op.get("responses", {}))
                 requests |= _refs([op.get("requestBody", {}), op.get("parameters", [])])
-    responses = _closure(responses | {"Notification", "NotificationGroup"}, schemas)
-    requests = _closure(requests, schemas)
-    _walk(spec.get("components", {}), _schema_fixes)
+    responses = closure(responses | {"Notification", "NotificationGroup"}, schemas)
+    requests = closure(requests, schemas)
     _walk(spec.get("paths", {}), _schema_fixes)
+    finish_schemas(schemas, responses, requests)
+
+
+def finish_schemas(schemas: dict, responses: set[str], requests: set[str]) -> None:
+    """Generator-friendly component schemas (see the module doc): ``responses`` get their
+    ``required`` lists (unless also ``requests``) and allow unknown fields."""
+    _walk(schemas, _schema_fixes)
     for name in responses:
         schema = schemas.get(name)
         if schema is None:
@@ -254,7 +261,7 @@ def _unused_components(spec: dict) -> None:
     """flask-smorest's page-number pagination schema: our lists are cursor-paged."""
     used = _refs([spec.get("paths", {}), spec.get("components", {}).get("responses", {})])
     schemas = spec.get("components", {}).get("schemas", {})
-    if "PaginationMetadata" not in _closure(used, schemas):
+    if "PaginationMetadata" not in closure(used, schemas):
         schemas.pop("PaginationMetadata", None)
 
 

@@ -23,6 +23,7 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.redis_clients import primaries
 from app.redis_server import RedisServer
+from tests import live_contract
 from tests.support import Actor
 
 _names = itertools.count(1)
@@ -56,6 +57,7 @@ def app(redis_url, tmp_path_factory):
         RATELIMIT_SCALE=1000,  # suites about limits set it back to 1
         TESTING=True,
     )
+    live_contract.remember(application)
     yield application
     from app import runtime
 
@@ -160,3 +162,25 @@ def browser():
                   "--autoplay-policy=no-user-gesture-required"])
         yield chromium
         chromium.close()
+
+
+def pytest_sessionstart(session):
+    """Record every Socket.IO event the tests receive (checked at the end of the session)."""
+    session.config._live_contract_undo = live_contract.record()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Every event the server emitted during the suite conforms to /api/asyncapi.json."""
+    session.config._live_contract_undo()
+    checked, wrong = live_contract.violations()
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if wrong:
+        if reporter:
+            reporter.write_line(f"AsyncAPI: {len(wrong)} of the {checked} received events "
+                                f"do not conform:", red=True)
+            for line in wrong[:50]:
+                reporter.write_line("  " + line, red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    elif reporter and checked:
+        reporter.write_line(f"AsyncAPI: all {checked} received Socket.IO events conform")
+

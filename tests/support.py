@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +28,19 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, interval: floa
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout}s: {predicate}")
         time.sleep(interval)
+
+
+NODE_TOOLS = Path(__file__).resolve().parent.parent / "tools" / "spectral"
+
+
+def node_tools() -> Path:
+    """tools/spectral with its npm packages (Spectral, the AsyncAPI parser), pinned by its
+    lock file; installed by `make setup`, or here from the npm registry if not yet."""
+    if not (NODE_TOOLS / "node_modules" / "@asyncapi" / "parser").exists() or \
+            not (NODE_TOOLS / "node_modules" / ".bin" / "spectral").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=NODE_TOOLS,
+                       check=True, timeout=600)
+    return NODE_TOOLS
 
 
 def on_server(server_url: str, url: str) -> str:

@@ -17,6 +17,8 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
+from tests.support import node_tools
+
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 SPECTRAL_DIR = ROOT / "tools" / "spectral"
@@ -32,13 +34,7 @@ def test_the_document_is_valid_openapi(document):
 
 
 def _spectral() -> Path:
-    """Spectral from tools/spectral (its lock file pins it); installed by `make setup`,
-    or here with npm from the registry if it is not yet."""
-    binary = SPECTRAL_DIR / "node_modules" / ".bin" / "spectral"
-    if not binary.exists():
-        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--silent"], cwd=SPECTRAL_DIR,
-                       check=True, timeout=600)
-    return binary
+    return node_tools() / "node_modules" / ".bin" / "spectral"
 
 
 def test_spectral_finds_no_errors(document, tmp_path):
