@@ -5,7 +5,9 @@
 - ``embedded``: the default with nothing configured: mongomock inside the process and the
   suite's own redis-server (as ``pytest`` alone runs it);
 - ``production``: ``MONGODB_URI`` on a mongoeco wire server (a MongoDB-protocol server in
-  its own process, ``tests/servers/mongoeco.py``) that the harness starts and stops.
+  its own process, ``tests/servers/mongoeco.py``) and ``REDIS_URL`` on a real Redis Cluster
+  (3 masters, 3 replicas, ``tests/servers/redis_cluster.py``), with the Celery broker and
+  the Socket.IO queue on a plain redis-server, that the harness starts and stops.
 
 ``TEST_SHAPES=embedded`` (a comma list) picks shapes. Each shape's environment is built by
 small launcher functions (``LAUNCHERS``) that start a server, register its stop, and return
@@ -25,7 +27,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app.redis_server import RedisServer
 from tests.servers.mongoeco import MongoecoServer
+from tests.servers.redis_cluster import RedisCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,18 +42,30 @@ def mongoeco(stack: contextlib.ExitStack, workdir: Path) -> dict[str, str]:
     return {"MONGODB_URI": server.uri("fanhub_test")}
 
 
-LAUNCHERS: dict[str, Launcher] = {"mongoeco": mongoeco}
+def redis_cluster(stack: contextlib.ExitStack, workdir: Path) -> dict[str, str]:
+    """The data on a Redis Cluster; the broker and the Socket.IO queue on a plain Redis
+    (kombu and python-socketio do not speak Cluster)."""
+    cluster = RedisCluster(directory=str(workdir / "redis-cluster")).start()
+    stack.callback(cluster.stop)
+    queues = RedisServer(directory=str(workdir / "redis-queues")).start()
+    stack.callback(queues.stop)
+    return {"REDIS_URL": cluster.url, "CELERY_BROKER_URL": queues.url,
+            "SOCKETIO_MESSAGE_QUEUE": queues.url}
+
+
+LAUNCHERS: dict[str, Launcher] = {"mongoeco": mongoeco, "redis_cluster": redis_cluster}
 
 # Each shape: the launchers whose servers it runs on (the suite starts its own redis-server
-# and embedded parts for whatever is not set). The Redis Cluster (issue 18) joins `production`.
+# and embedded parts for whatever is not set).
 SHAPES: dict[str, tuple[str, ...]] = {
     "embedded": (),
-    "production": ("mongoeco",),
+    "production": ("mongoeco", "redis_cluster"),
 }
 
 # What the shapes' servers set; a value inherited from the caller's shell would leak into
 # the embedded shape.
-_SHAPE_VARIABLES = ("MONGODB_URI", "REDIS_URL", "ELASTICSEARCH_URL", "S3_BUCKET")
+_SHAPE_VARIABLES = ("MONGODB_URI", "REDIS_URL", "CELERY_BROKER_URL", "SOCKETIO_MESSAGE_QUEUE",
+                    "ELASTICSEARCH_URL", "S3_BUCKET")
 _CLOSING = re.compile(r"\d+ (passed|failed|errors?|skipped|deselected)\b.* in [\d.]+s")
 _COUNTS = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed)")
 

@@ -20,7 +20,8 @@ from app.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".venv" / "bin"
-SHAPE_VARIABLES = ("MONGODB_URI", "REDIS_URL", "ELASTICSEARCH_URL", "S3_BUCKET", "SECRET_KEY")
+SHAPE_VARIABLES = ("MONGODB_URI", "REDIS_URL", "CELERY_BROKER_URL", "SOCKETIO_MESSAGE_QUEUE",
+                   "ELASTICSEARCH_URL", "S3_BUCKET", "SECRET_KEY")
 
 # `make run`'s command (Makefile) and the Procfile's lines, with the venv's binaries.
 MAKE_RUN = [str(BIN / "gunicorn"), "--config", "gunicorn.conf.py", "--workers", "1", "wsgi:app"]
