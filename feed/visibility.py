@@ -60,8 +60,8 @@ def _item(post: Post) -> dict[str, Any]:
 
 
 def may_see_media(viewer: Account | None, media_id: str, owner_id: str) -> bool:
-    """Its owner; its owner's avatar or banner for anyone; else only through a post the viewer may see
-    (any of the posts that carry it)."""
+    """Its owner; its owner's avatar or banner for anyone; else only through a post the
+    viewer may see (any of the posts that carry it)."""
     if viewer is not None and str(viewer.id) == str(owner_id):
         return True
     if not ObjectId.is_valid(str(owner_id)):
