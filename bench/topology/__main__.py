@@ -402,7 +402,11 @@ class Run:
         time.sleep(stop_at)
         self.topo.mongo.signal(signal.SIGUSR1)
         log("MongoDB stopped (connections dropped, port closed)")
-        time.sleep(down)
+        stopped = time.monotonic()
+        time.sleep(3)
+        health = requests.get(self.topo.url + "/healthz", timeout=30)
+        mongo_health = health.json()["components"]["mongo"]["status"]
+        time.sleep(max(0.0, down - (time.monotonic() - stopped)))
         self.topo.mongo.signal(signal.SIGUSR2)
         log("MongoDB started again")
         done.wait(seconds + 120)
@@ -426,10 +430,13 @@ class Run:
         statuses = totals.get("statuses", {})
         unavailable = codes.get("503 database_unavailable", 0)
         other_5xx = {k: v for k, v in codes.items() if k != "503 database_unavailable"}
-        figures = {"statuses": statuses, "5xx_codes": codes, "slowest_ms": round(slowest_ms),
+        figures = {"healthz_during": f"{health.status_code}, mongo {mongo_health}",
+                   "statuses": statuses, "5xx_codes": codes, "slowest_ms": round(slowest_ms),
                    "requests": totals.get("requests"), "accepted_in_this_run": dict(accepted),
                    "reconciled_with_the_load_run": result["writes"], "lost": result["lost"]}
         print(table, flush=True)
+        check(health.status_code == 503 and mongo_health == "down",
+              f"/healthz during the outage: {health.status_code}, mongo {mongo_health}")
         check(unavailable > 0, "no request met the outage (no 503 database_unavailable)")
         check(not other_5xx, f"5xx other than 503 database_unavailable: {other_5xx}")
         check(slowest_ms < 60_000, f"a request took {slowest_ms:.0f} ms (the request timeout)")
