@@ -84,9 +84,9 @@ def run_alone(task: Task, app: Flask, args: tuple, kwargs: dict) -> object:
     started = time.monotonic()
     try:
         return task.run(*args, **kwargs)
-    finally:
-        lock.release()
+    finally:  # said before the lock goes, so the log never shows two runs at once
         log.info("periodic job %s finished in %.3f s", task.name, time.monotonic() - started)
+        lock.release()
 
 
 class EmbeddedWorker:

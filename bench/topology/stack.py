@@ -151,7 +151,10 @@ class Topology:
             "MEDIA_DIR": str(self.var / "media"), "UPLOAD_DIR": str(self.var / "uploads"),
             "SEARCH_DIR": str(self.var / "search"), "DEMO_DATA": "0", "HOST": "127.0.0.1",
             "ARGON2_TIME_COST": "1", "ARGON2_MEMORY_KIB": "1024",
-            "MONGODB_COMMAND_STATS": "1", **env,
+            "MONGODB_COMMAND_STATS": "1",
+            # URLs in bodies name nginx's address (the README's config passes `Host $host`,
+            # which drops a port other than 80)
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{self.nginx_port}", **env,
         }
         lines = procfile()
         self.procs: dict[str, Proc] = {}
