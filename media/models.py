@@ -36,7 +36,7 @@ class Media(me.Document):
     has_audio = me.BooleanField(null=True)
     size_bytes = me.IntField(default=0)
     original_name = me.StringField(max_length=255, default="")
-    # Storage keys. ``prefix`` holds every public output (random part: not guessable);
+    # Storage keys. ``prefix`` holds every public output (128 random bits: not guessable);
     # the original lives elsewhere (``originals/``), never served, since it keeps its metadata.
     prefix = me.StringField(required=True)
     original_key = me.StringField(null=True)

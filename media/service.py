@@ -33,6 +33,9 @@ from media.tus import TUS_VERSION, Upload, UploadStore
 log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_SECONDS = 1.0
+# Random bytes in every stored key: file URLs cannot be made from ids (media stored with the
+# earlier 8 keep their keys, which stay valid).
+KEY_BYTES = 16
 JOB_LOCK_SECONDS = 60  # a killed worker's job lock is gone this long after its death
 # What each HTTP status means for a rejected upload at intake.
 _STATUS = {"unsupported_format": 415, "too_large": 413, "corrupt": 422}
@@ -251,7 +254,7 @@ def media_state(account: Any, media_ids: list[str]) -> str:
 def _new_media(owner_id: Any, kind: str, filename: str, size: int) -> Media:
     media_id = ObjectId()
     return Media(id=media_id, owner=ObjectId(str(owner_id)), type=kind, status="processing",
-                 prefix=f"media/{media_id}-{secrets.token_hex(8)}", original_name=filename,
+                 prefix=f"media/{media_id}-{secrets.token_hex(KEY_BYTES)}", original_name=filename,
                  size_bytes=size)
 
 
@@ -271,7 +274,7 @@ def create_from_file(owner_id: Any, path: Path, filename: str, kind: str, contai
             media.save()
             return media
         ext = {"mov": "mp4", "matroska": "mkv", "avi": "avi"}.get(container, "bin")
-        media.original_key = f"originals/{media.id}-{secrets.token_hex(8)}/original.{ext}"
+        media.original_key = f"originals/{media.id}-{secrets.token_hex(KEY_BYTES)}/original.{ext}"
         try:
             storage().put_file(media.original_key, path, move=True)
         except StorageError as exc:

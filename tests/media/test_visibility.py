@@ -65,7 +65,9 @@ def test_a_targeted_video_and_its_hls_are_only_for_its_audience(server, client, 
         assert _status(client, media["id"], viewer) == 404
     seen = client.get(f"{API}/media/{media['id']}", headers=woman.headers).get_json()
     assert requests.get(on_server(server.url, seen["hls_url"]), timeout=10).status_code == 200
-    # its file URLs cannot be made from its id
+    # its file URLs cannot be made from its id: 128 random bits in the key
+    folder = seen["hls_url"].split("/media-files/media/", 1)[1].split("/", 1)[0]
+    assert folder.startswith(media["id"] + "-") and len(folder.split("-", 1)[1]) >= 32
     for guess in (f"media/{media['id']}/master.m3u8", f"media/{media['id']}/poster.jpg"):
         assert requests.get(f"{server.url}/media-files/{guess}", timeout=10).status_code == 404
 
