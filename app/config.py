@@ -169,6 +169,10 @@ class Config:
         self.FOR_YOU_DAYS = _int("FOR_YOU_DAYS", 7)  # how old a for-you candidate may be
         self.FOR_YOU_SNAPSHOT_SECONDS = _int("FOR_YOU_SNAPSHOT_SECONDS", 120)  # first page reuse
         self.FOR_YOU_KEEP_SECONDS = _int("FOR_YOU_KEEP_SECONDS", 1800)  # cursors stay valid
+        # Behaviour segments: counted at once up to this many fans in the smallest input,
+        # above it by a job at most this often (the count is then that old).
+        self.SEGMENT_EXACT_MAX = _int("SEGMENT_EXACT_MAX", 100_000)
+        self.SEGMENT_SIZE_SECONDS = _int("SEGMENT_SIZE_SECONDS", 60)
         self.TREND_HALF_LIFE_SECONDS = _int("TREND_HALF_LIFE_SECONDS", 6 * 3600)
         self.SCHEDULE_POLL_SECONDS = _int("SCHEDULE_POLL_SECONDS", 1)  # due scheduled posts
         self.SCHEDULE_SWEEP_SECONDS = _int("SCHEDULE_SWEEP_SECONDS", 30)  # MongoDB safety sweep

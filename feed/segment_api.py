@@ -52,6 +52,9 @@ class SegmentSchema(Schema):
     name = fields.String()
     rules = fields.List(fields.Dict())
     size = fields.Integer(metadata={"description": "fans in the segment now"})
+    size_exact = fields.Boolean(metadata={
+        "description": "false for a very large segment: the last count (at most a minute old) "
+                       "or, until the first count, an upper bound"})
     created_at = fields.String()
 
 

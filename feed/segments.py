@@ -22,6 +22,7 @@ import time
 from typing import Any
 
 from bson import ObjectId
+from flask import current_app
 
 from app.accounts import service as accounts
 from app.accounts.models import Account
@@ -29,7 +30,7 @@ from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import newest_first
 from app.times import iso
-from feed import audience, graph
+from feed import audience, cache, graph
 from feed.models import Campaign, Post, Segment
 
 ACTIONS = ("viewed", "liked", "commented", "clicked_product", "joined_campaign")
@@ -199,11 +200,49 @@ def owned_segment(owner: Account, segment_id: str) -> None:
                        {"audience": {"segment_id": ["not one of your segments"]}})
 
 
+def size_key(segment: Segment) -> str:
+    return f"seg:{{{segment.owner}}}:size:{segment.id}"
+
+
+def size(segment: Segment) -> tuple[int, bool]:
+    """(size, exact). Exact (counted now) while the segment's smallest input is at most
+    ``SEGMENT_EXACT_MAX`` fans; above that the last count a job made (``SEGMENT_SIZE_SECONDS``
+    old at most), or the smallest input's size as an upper bound until the first count."""
+    windows = _windows(segment.rules)
+    if windows:
+        pipe = redis_client.pipeline(transaction=False)
+        for action, since in windows:
+            pipe.zcount(action_key(segment.owner, action), since * 1000, "+inf")
+        smallest = min(pipe.execute())
+    else:
+        owner = accounts.get(segment.owner)
+        smallest = owner.followers_count if owner is not None else 0
+    if smallest <= current_app.config["SEGMENT_EXACT_MAX"]:
+        return len(members(segment)), True
+    cached = redis_client.get(size_key(segment))
+    if cache.claim(size_key(segment), current_app.config["SEGMENT_SIZE_SECONDS"]):
+        from feed.tasks import count_segment
+
+        count_segment.delay(str(segment.id))
+    return (int(cached), False) if cached is not None else (smallest, False)
+
+
+def count(segment_id: str) -> int | None:
+    """The job behind a large segment's ``size``: count it and keep the count."""
+    segment = Segment.objects(id=segment_id).first() if ObjectId.is_valid(segment_id) else None
+    if segment is None:
+        return None
+    found = len(members(segment))
+    redis_client.set(size_key(segment), found,
+                     ex=4 * current_app.config["SEGMENT_SIZE_SECONDS"])
+    return found
+
+
 def segment_json(segment: Segment, with_size: bool = False) -> dict[str, Any]:
-    data = {"id": str(segment.id), "name": segment.name, "rules": list(segment.rules),
-            "created_at": iso(segment.created_at)}
+    data: dict[str, Any] = {"id": str(segment.id), "name": segment.name,
+                            "rules": list(segment.rules), "created_at": iso(segment.created_at)}
     if with_size:
-        data["size"] = len(members(segment))
+        data["size"], data["size_exact"] = size(segment)
     return data
 
 

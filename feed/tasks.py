@@ -40,6 +40,14 @@ def sweep_fanout() -> int:
     return sweep()
 
 
+@shared_task(name="feed.tasks.count_segment", ignore_result=True)
+def count_segment(segment_id: str) -> int | None:
+    """The size of a large behaviour segment, counted off the request path."""
+    from feed.segments import count
+
+    return count(segment_id)
+
+
 @shared_task(name="feed.tasks.publish_due", ignore_result=True)
 def publish_due() -> int:
     """Every second (beat): scheduled posts whose time has come go out."""

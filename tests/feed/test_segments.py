@@ -119,3 +119,27 @@ def test_page_layout_keyed_by_segment(feed, make_account, http, server):
 
     assert sections(fan) == ["campaigns", "videos", "posts"]
     assert sections(other) == ["posts", "videos", "campaigns"]
+
+
+def test_a_large_segment_is_counted_by_a_job(feed, make_account, http, app):
+    from tests.support import wait_for
+
+    brand = make_account("merchant")
+    fans = [make_account("fan", profile={"gender": g, "interests": []})
+            for g in ("female", "female", "male")]
+    post = feed.post(brand, text="新品")
+    for fan in fans:
+        _act(http, fan, post, "like")
+    segment = _seg(http, brand, name="点赞女粉", rules=[{"action": "liked", "within_days": 7},
+                                                    {"gender": "female"}])
+    assert (segment["size"], segment["size_exact"]) == (2, True)
+    before = app.config["SEGMENT_EXACT_MAX"]
+    app.config["SEGMENT_EXACT_MAX"] = 1  # as if 3 likers were millions
+    try:
+        first = _seg(http, brand, "get", f"/{segment['id']}", 200)
+        assert first["size_exact"] is False and first["size"] in (2, 3)  # bound, or counted
+        counted = wait_for(lambda: (s := _seg(http, brand, "get", f"/{segment['id']}", 200))
+                           ["size"] == 2 and s)
+        assert counted["size_exact"] is False
+    finally:
+        app.config["SEGMENT_EXACT_MAX"] = before
