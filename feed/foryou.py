@@ -22,6 +22,7 @@ from typing import Any
 from flask import current_app
 
 from app import jsonio
+from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
@@ -30,6 +31,7 @@ from feed import audience, graph, hydrate, interests, pagecache, rank, trends
 from feed.models import Like, Post
 
 MAX_ITEMS = 300
+AUTHOR_KINDS = ("merchant", "influencer")
 POOL = 300
 REASON_TEXT = {
     "followed": "来自你关注的 {name}",
@@ -63,9 +65,11 @@ def candidates(viewer: Account | None, taste: rank.ViewerTaste,
         "interest": _ids(recent.filter(tags__in=top_tags)) if top_tags else [],
         "similar_fans": _liked_by_similar_fans(viewer, since),
         "trending": trends.top_post_ids(POOL),
-        "fresh": _ids(recent.filter(author_kind__in=["merchant", "influencer"])),
+        "fresh": _ids(recent.filter(author_kind__in=list(AUTHOR_KINDS))),
     }
     items = hydrate.load([i for ids in pools.values() for i in ids])
+    kinds = {i: a["account"]["kind"] for i, a in accounts.public_many(
+        {item["author_id"] for item in items.values()}).items()}
     profile = audience.profile_of(viewer)
     out = []
     for source, ids in pools.items():
@@ -74,6 +78,9 @@ def candidates(viewer: Account | None, taste: rank.ViewerTaste,
             if (item is None or item["status"] != "published"
                     or not audience.matches(item["audience"], profile)):
                 continue
+            if (kinds.get(item["author_id"]) not in AUTHOR_KINDS
+                    and item["author_id"] not in taste.following):
+                continue  # merchants, influencers, and whoever the viewer follows
             out.append(rank.Candidate(post_id, item["author_id"], tuple(item["tags"]),
                                       item["score"] / 1000.0, item["view_count"],
                                       item["like_count"], item["comment_count"], source))

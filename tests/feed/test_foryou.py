@@ -167,3 +167,14 @@ def test_what_similar_fans_like_is_recommended(feed, make_account, http, fresh_r
     items = {p["id"]: p for p in _for_you(http, me)["items"]}
     assert items[tent["id"]]["reason"] == {"code": "similar_fans",
                                            "text": "和你口味相似的粉丝也喜欢"}
+
+
+def test_fans_posts_appear_only_from_followed_fans(feed, make_account, http, fresh_rankings):
+    me = make_account("fan", profile={"gender": None, "interests": ["猫"]})
+    friend, stranger, brand = make_account("fan"), make_account("fan"), make_account("merchant")
+    feed.follow(me, friend)
+    mine = feed.post(friend, text="我家猫", tags=["猫"])
+    theirs = feed.post(stranger, text="别人家的猫", tags=["猫"])
+    shop = feed.post(brand, text="猫粮上新", tags=["猫"])
+    ids = _ids(_for_you(http, me))
+    assert mine["id"] in ids and shop["id"] in ids and theirs["id"] not in ids
