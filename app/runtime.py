@@ -68,8 +68,9 @@ def start(app: Flask) -> None:
         from app.celery_app import EmbeddedWorker
 
         worker = EmbeddedWorker(app.extensions["celery"], app.config["WORKER_CONCURRENCY"])
-        if "redis_server" in app.extensions:  # its own Redis: what is unacknowledged was ours
-            worker.restore_unacked()
+        private = app.extensions.get("redis_server")
+        if private is not None and app.config["CELERY_BROKER_URL"] == private.url:
+            worker.restore_unacked()  # its own broker: what is unacknowledged was its own
         app.extensions["embedded_worker"] = worker.start()
     if app.config["DEMO_DATA"]:
         threading.Thread(target=_load_demo, args=(app,), name="demo-data", daemon=True).start()
