@@ -53,6 +53,9 @@ def create_app(**overrides: object) -> Flask:
     sockets.init_app(app)
     for area in _AREAS:
         __import__(area).init_app(app)
+    from app import push
+
+    push.init_app(app)
     _trust_proxies(app)
     request_limits.init_app(app)  # outermost: refuses before anything else runs
     runtime.start(app)

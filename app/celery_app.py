@@ -20,7 +20,8 @@ from app.joblock import JobLock
 
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks", "moderation.tasks"]
+TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks", "moderation.tasks",
+                "app.push.tasks"]
 QUEUES = ["celery", "fanout", "media", "search"]
 PERIODIC_LOCK_SECONDS = 30  # a killed worker's periodic job is free to run again this soon
 STOP_SECONDS = 2.5  # a stopping worker waits this long for its running jobs, then hands them back

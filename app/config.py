@@ -152,6 +152,21 @@ class Config:
         # ~1 s for 100 KB of the worst known input.
         self.MARKDOWN_RENDER_SECONDS = float(_env("MARKDOWN_RENDER_SECONDS", "2"))
 
+        # Push (app/push): credentials of each provider; a provider without them is skipped.
+        self.APNS_KEY = _env("APNS_KEY")  # the .p8 key's PEM, or its path
+        self.APNS_KEY_ID = _env("APNS_KEY_ID")
+        self.APNS_TEAM_ID = _env("APNS_TEAM_ID")
+        self.APNS_TOPIC = _env("APNS_TOPIC")  # the app's bundle id
+        self.APNS_URL = _env("APNS_URL", "https://api.push.apple.com")
+        self.APNS_CA_FILE = _env("APNS_CA_FILE")  # only to trust another server (tests)
+        self.FCM_SERVICE_ACCOUNT = _env("FCM_SERVICE_ACCOUNT")  # its JSON, or its path
+        self.FCM_URL = _env("FCM_URL", "https://fcm.googleapis.com")
+        self.VAPID_PRIVATE_KEY = _env("VAPID_PRIVATE_KEY")  # PEM, or its path
+        self.VAPID_SUBJECT = _env("VAPID_SUBJECT", "mailto:push@fanhub.invalid")
+        self.PUSH_TIMEOUT_SECONDS = _int("PUSH_TIMEOUT_SECONDS", 10)
+        self.PUSH_BATCH = _int("PUSH_BATCH", 500)  # followers per job of a post's push
+        self.PUSH_ALLOW_HTTP_ENDPOINTS = _bool("PUSH_ALLOW_HTTP_ENDPOINTS", False)  # tests
+
         # Feeds.
         # An account's cached liked set lives this long after it was loaded (a backstop:
         # like and unlike keep it exact, feed/interactions.py), then is reloaded from MongoDB.

@@ -22,6 +22,9 @@ content_held = _signals.signal("content-held")  # sender: Post or Comment; kwarg
 post_engaged = _signals.signal("post-engaged")
 # sender: Account (the follower); kwargs: target (Account): a new follow
 followed = _signals.signal("followed")
+# sender: the account told (id); kwargs: payload (the ``notification`` event): a notification
+# was stored (push sends it to the account's devices when it has no open socket)
+notified = _signals.signal("notified")
 unfollowed = _signals.signal("unfollowed")  # sender: Account (the follower); kwargs: target
 worker_stopping = _signals.signal("worker-stopping")  # sender: None; a stopping worker's jobs
 # are running past its grace: receivers interrupt them so that they hand themselves back

@@ -40,7 +40,7 @@ from bson import ObjectId
 from flask import Flask, current_app, request
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from app import live, signals
+from app import live, presence, signals
 from app.accounts import service as accounts
 from app.accounts import tokens
 from app.accounts.models import Account
@@ -514,13 +514,18 @@ def init_app(app: Flask) -> None:
             log.exception("live connect failed")
             registry.remove(request.sid)
             raise Refused("unavailable") from None
+        conn = registry.get(request.sid)
+        if conn is not None and conn.account_id:
+            presence.connected(conn.account_id, request.sid)  # push skips it while here
         return True
 
     @socketio.on("disconnect")
     def on_disconnect(*_args):
         if socketio.server.manager.is_connected(request.sid, NAMESPACE):
             return _error("unknown_event")  # an event named "disconnect", not a disconnect
-        registry.remove(request.sid)
+        conn = registry.remove(request.sid)
+        if conn is not None and conn.account_id:
+            presence.disconnected(conn.account_id, request.sid)
         return None
 
     def _handle(action, args: tuple) -> dict:

@@ -30,6 +30,7 @@ from feed.schemas import (
     CommentSchema,
     FeedArgs,
     FeedPageSchema,
+    FollowRequestSchema,
     FollowSchema,
     LikeSchema,
     MarkReadSchema,
@@ -55,9 +56,10 @@ bp = Blueprint("feed", __name__, description="Follows, posts, interactions and f
 @limit("follow")
 @auth_required()
 @idempotent
+@bp.arguments(FollowRequestSchema, required=False)
 @bp.response(200, FollowSchema)
-def follow(ref):
-    return graph.follow(g.account, ref)
+def follow(data, ref):
+    return graph.follow(g.account, ref, (data or {}).get("notify"))
 
 
 @bp.delete("/accounts/<string:ref>/follow")

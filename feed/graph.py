@@ -9,6 +9,7 @@ author above ``FANOUT_MAX_FOLLOWERS`` joins ``big-authors`` and is pulled at rea
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 
 from flask import current_app
 from mongoengine.errors import NotUniqueError
@@ -66,7 +67,19 @@ def _counts(account_id: object, field: str, delta: int) -> Account:
     return accounts.get(account_id)
 
 
-def follow(follower: Account, target_ref: str) -> dict:
+def follow(follower: Account, target_ref: str, notify: bool | None = None) -> dict:
+    """Follow ``target_ref``; ``notify`` (when given) turns the push of its new posts to the
+    follower's devices on or off (also on an existing follow)."""
+    result = _follow(follower, target_ref)
+    target = result.pop("target")
+    if notify is not None:
+        set_follow_notify(follower.id, target.id, notify)
+    row = Follow.objects(follower=follower.id, followee=target.id).only("notify").first()
+    result["notify"] = bool(row and row.notify)
+    return result
+
+
+def _follow(follower: Account, target_ref: str) -> dict:
     target = accounts.lookup(target_ref)
     if target.id == follower.id:
         raise ApiError(422, "cannot_follow_self", "you cannot follow yourself")
@@ -75,7 +88,8 @@ def follow(follower: Account, target_ref: str) -> dict:
     try:
         Follow(follower=follower.id, followee=target.id).save(force_insert=True)
     except NotUniqueError:
-        return {"following": True, "followers_count": accounts.get(target.id).followers_count}
+        return {"following": True, "followers_count": accounts.get(target.id).followers_count,
+                "target": target}
     target = _counts(target.id, "followers_count", 1)
     _counts(follower.id, "following_count", 1)
     cache.add_if_cached(cache.following_key(follower.id), str(target.id))
@@ -88,7 +102,43 @@ def follow(follower: Account, target_ref: str) -> dict:
     _live_rooms(follower.id)
     notifications.notify(target.id, "follow", follower)
     signals.followed.send(follower, target=target)
-    return {"following": True, "followers_count": target.followers_count}
+    return {"following": True, "followers_count": target.followers_count, "target": target}
+
+
+_NOTIFY_SENTINEL = "-"  # an empty notify set still exists (see feed.cache)
+
+
+def notify_key(author_id: object) -> str:
+    return f"push-followers:{{{author_id}}}"
+
+
+def set_follow_notify(follower_id: object, author_id: object, notify: bool) -> None:
+    """Kept in MongoDB (the Follow) and mirrored in Redis for the post's push fan-out."""
+    Follow.objects(follower=follower_id, followee=author_id).update_one(set__notify=notify)
+    key = notify_key(author_id)
+    if notify:
+        if redis_client.exists(key):
+            redis_client.sadd(key, str(follower_id))
+    else:
+        redis_client.srem(key, str(follower_id))
+
+
+def notify_followers(author_id: object, batch: int) -> Iterator[list[str]]:
+    """Batches of the followers who asked for this author's posts (rebuilt when missing)."""
+    key = notify_key(author_id)
+    if not redis_client.exists(key):
+        ids = [str(f.follower) for f in Follow.objects(followee=author_id, notify=True)
+               .only("follower")]
+        redis_client.sadd(key, _NOTIFY_SENTINEL, *ids)
+    chunk: list[str] = []
+    for member in redis_client.sscan_iter(key, count=batch):
+        if member != _NOTIFY_SENTINEL:
+            chunk.append(member)
+            if len(chunk) >= batch:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
 
 
 def unfollow(follower: Account, target_ref: str) -> dict:
@@ -106,7 +156,8 @@ def unfollow(follower: Account, target_ref: str) -> dict:
         pagecache.viewer_changed(follower.id)
         _live_rooms(follower.id)
         signals.unfollowed.send(follower, target=target)
-    return {"following": False, "followers_count": target.followers_count}
+    redis_client.srem(notify_key(target.id), str(follower.id))
+    return {"following": False, "followers_count": target.followers_count, "notify": False}
 
 
 def _live_rooms(*account_ids: object) -> None:
@@ -123,6 +174,7 @@ def drop_follow(follower_id: object, followee_id: object) -> None:
         _counts(follower_id, "following_count", -1)
         cache.remove_if_cached(cache.following_key(follower_id), str(followee_id))
         cache.remove_if_cached(cache.followers_key(followee_id), str(follower_id))
+        redis_client.srem(notify_key(followee_id), str(follower_id))
 
 
 # --- blocks and mutes ------------------------------------------------------------------

@@ -20,6 +20,7 @@ class Follow(me.Document):
     follower = me.ObjectIdField(required=True)
     followee = me.ObjectIdField(required=True)
     created_at = me.DateTimeField(default=utcnow)
+    notify = me.BooleanField(default=False)  # push the followee's new posts to the follower
 
     meta = {
         "collection": "follows",

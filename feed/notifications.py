@@ -10,7 +10,7 @@ from typing import Any
 
 from bson import ObjectId
 
-from app import live
+from app import live, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
@@ -59,6 +59,7 @@ def notify(account_id: object, kind: str, actor: Account, post_id: object | None
     if comment_id:
         payload["comment_id"] = str(comment_id)
     live.emit("notification", payload, live.account_room(account_id))
+    signals.notified.send(str(account_id), payload=payload)
 
 
 def page(account: Account, limit: int, cursor: str | None) -> dict:

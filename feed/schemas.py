@@ -109,6 +109,13 @@ class LikeSchema(Schema):
 class FollowSchema(Schema):
     following = fields.Boolean()
     followers_count = fields.Integer()
+    notify = fields.Boolean(metadata={"description": "the account's new posts are pushed to "
+                                                     "the follower's devices"})
+
+
+class FollowRequestSchema(Schema):
+    notify = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "push this account's new posts to my devices (unchanged if left out)"})
 
 
 class BlockResultSchema(Schema):

@@ -9,14 +9,16 @@ import requests
 
 def test_follow_is_idempotent_and_counts_exact(feed, make_account, http):
     fan, brand = make_account("fan"), make_account("merchant")
-    assert feed.follow(fan, brand) == {"following": True, "followers_count": 1}
-    assert feed.follow(fan, brand) == {"following": True, "followers_count": 1}
+    assert feed.follow(fan, brand) == {"following": True, "followers_count": 1,
+                                     "notify": False}
+    assert feed.follow(fan, brand) == {"following": True, "followers_count": 1,
+                                     "notify": False}
     r = http.get(f"{http.base}/accounts/{brand.id}", headers=fan.headers).json()
     assert r["following"] is True and r["followers_count"] == 1
     assert http.get(f"{http.base}/accounts/me", headers=fan.headers).json()["following_count"] == 1
     for _ in range(2):
         r = http.delete(f"{http.base}/accounts/{brand.id}/follow", headers=fan.headers)
-        assert r.json() == {"following": False, "followers_count": 0}
+        assert r.json() == {"following": False, "followers_count": 0, "notify": False}
 
 
 def test_counts_stay_exact_under_concurrent_follows(server, make_account, http):
