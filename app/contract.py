@@ -109,7 +109,7 @@ OPTIONAL: dict[str, set[str]] = {
     "Media": {"has_audio", "url", "thumbnail_url"},
     "BlockResult": {"blocked", "muted"},
     "Post": {"error"}, "ForYouPost": {"error"}, "TrendingPost": {"error"},  # failed posts only
-    "Segment": {"size"},  # not in lists
+    "Segment": {"size", "size_exact"},  # not in lists
 }
 # Headers a route reads besides the token.
 DEVICE_ID = {"name": "X-Device-Id", "in": "header", "required": False,
