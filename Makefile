@@ -41,6 +41,7 @@ system-deps:
 	  fc-list 2>/dev/null | grep -qi wenquanyi || missing="$$missing fonts-wqy-microhei"; \
 	  command -v npm >/dev/null || missing="$$missing npm"; \
 	  command -v redis-cli >/dev/null || missing="$$missing redis-server"; fi; \
+	if [ -n "$(WITH_NGINX)" ]; then command -v nginx >/dev/null || missing="$$missing nginx"; fi; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -61,11 +62,13 @@ tools/spectral/node_modules/.installed: tools/spectral/package-lock.json
 	touch $@
 
 proof: WITH_BROWSER=1
+proof: WITH_NGINX=1
 proof: setup mongoeco
 	$(BIN)/python -m bench.proof
 
 # The Procfile topology for real (mongoeco, redis, 2 web, live, worker, beat behind nginx):
 # the load test through nginx and five faults; part of `make proof`.
+topology: WITH_NGINX=1
 topology: setup mongoeco
 	$(BIN)/python -m bench.topology
 
