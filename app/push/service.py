@@ -163,9 +163,11 @@ def push_post(post_id: str) -> int:
     if not redis_client.set(f"push-post:{post_id}", 1, nx=True, ex=7 * 24 * 3600):
         return 0
     enqueued = 0
-    for chunk in graph.notify_followers(item["author_id"], int(current_app.config["PUSH_BATCH"])):
-        push_batch.delay(post_id, chunk)
-        enqueued += len(chunk)
+    with push_batch.app.producer_or_acquire() as producer:  # one connection for every batch
+        for chunk in graph.notify_followers(item["author_id"],
+                                            int(current_app.config["PUSH_BATCH"])):
+            push_batch.apply_async((post_id, chunk), producer=producer)
+            enqueued += len(chunk)
     return enqueued
 
 
