@@ -21,3 +21,5 @@ def init_app(app: Flask) -> None:
     app.extensions["api"].register_blueprint(bp, url_prefix="/api/v1")
     signals.notified.connect(service.on_notified, weak=False)
     signals.post_saved.connect(service.on_post_saved, weak=False)
+    signals.media_ready.connect(service.on_media_ready, weak=False)
+    signals.moderation_decided.connect(service.on_moderation_decided, weak=False)

@@ -101,10 +101,10 @@ _TITLES = {
 
 
 def note(kind: str, actor: dict | None, post_id: str | None, text: str = "",
-         badge: int = 0) -> dict:
+         badge: int = 0, collapse: str | None = None) -> dict:
     """What a device shows, and what collapses: one notice per type and post (or actor)."""
     name = (actor or {}).get("display_name") or (actor or {}).get("username") or "Fanhub"
-    collapse = f"{kind}:{post_id or (actor or {}).get('id', '')}"
+    collapse = collapse or f"{kind}:{post_id or (actor or {}).get('id', '')}"
     data = {"type": kind}
     if post_id:
         data["post_id"] = post_id
@@ -130,14 +130,39 @@ def on_notified(account_id: object, payload: dict | None = None, **_: Any) -> No
     """``notified`` receiver: an account with no open socket gets it on its devices."""
     payload = payload or {}
     kind = payload.get("type", "")
+    message = note(kind, payload.get("actor") or {}, payload.get("post_id"),
+                   badge=payload.get("unread_count", 0))
+    _push_to(account_id, kind, message)
+
+
+def _push_to(account_id: object, kind: str, message: dict) -> None:
+    """One account's devices, unless it turned ``kind`` off or has an open socket."""
     try:
-        if not preferences(account_id).get(kind, True) or presence.online([account_id]):
-            return
-        actor = payload.get("actor") or {}
-        message = note(kind, actor, payload.get("post_id"), badge=payload.get("unread_count", 0))
-        _enqueue_devices([str(account_id)], message)
-    except Exception:  # push is best effort: the notification itself is stored
+        if preferences(account_id).get(kind, True) and not presence.online([account_id]):
+            _enqueue_devices([str(account_id)], message)
+    except Exception:  # push is best effort
         log.exception("push for %s not queued", account_id)
+
+
+def on_media_ready(media: Any, **_: Any) -> None:
+    """``media_ready`` receiver: the owner hears that a video finished processing."""
+    if getattr(media, "type", "") != "video":
+        return
+    message = note("media", None, None, collapse=f"media:{media.id}")
+    message["data"]["media_id"] = str(media.id)
+    _push_to(media.owner, "media", message)
+
+
+def on_moderation_decided(item: Any, **_: Any) -> None:
+    """``moderation_decided`` receiver: the author hears of a decision on their content."""
+    if not getattr(item, "author_id", None):
+        return
+    post_id = item.target_id if item.target_type == "post" else None
+    message = note("moderation", None, post_id, f"{item.target_type}: {item.decision}",
+                   collapse=f"moderation:{item.target_type}:{item.target_id}")
+    message["data"].update(target_type=item.target_type, target_id=item.target_id,
+                           action=item.decision or "")
+    _push_to(item.author_id, "moderation", message)
 
 
 def on_post_saved(post: Any, before: str | None = None, **_: Any) -> None:

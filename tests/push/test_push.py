@@ -211,3 +211,43 @@ def test_follow_notify_can_be_changed(http, make_account, notify):
     r = http.post(path, json={"notify": notify}, headers=fan.headers)
     assert r.json() == {"following": True, "followers_count": 1, "notify": notify}
     assert http.delete(path, headers=fan.headers).json()["notify"] is False
+
+
+def test_moderation_decisions_are_pushed_to_the_author(http, feed, make_account, providers,
+                                                       apns_server):
+    author = make_account("merchant")
+    moderator = make_account("fan", roles=("moderator",))
+    _device(http, author, platform="apns", token="d" * 64)
+    post = feed.post(author, text="questionable")
+    for reporter in [make_account() for _ in range(2)]:
+        assert http.post(f"{http.base}/posts/{post['id']}/reports", json={"reason": "spam"},
+                         headers=reporter.headers).status_code == 201
+    queue = http.get(http.base + "/moderation/queue", headers=moderator.headers).json()["items"]
+    item = next(i for i in queue if i["target_id"] == post["id"])
+    assert http.post(f"{http.base}/moderation/queue/{item['id']}/decision",
+                     json={"action": "remove", "reason": "spam"},
+                     headers=moderator.headers).status_code == 200
+    got = wait_for(lambda: [x for x in apns_server.received
+                            if x["body"].get("type") == "moderation"])[0]
+    assert got["headers"]["apns-collapse-id"] == f"moderation:post:{post['id']}"
+    assert got["body"]["action"] == "remove" and got["body"]["post_id"] == post["id"]
+
+
+def test_a_ready_video_is_pushed_to_its_owner(http, make_account, providers, fcm_server,
+                                              tmp_path):
+    from tests.app.test_generated_client import _video
+
+    fan = make_account()
+    _device(http, fan, platform="fcm", token="fcm-video")
+    r = http.post(http.base + "/media", headers=fan.headers,
+                  files={"file": ("v.mp4", _video(tmp_path), "video/mp4")})
+    assert r.status_code == 202, r.text
+    sent = wait_for(lambda: [x for x in fcm_server.received if x["kind"] == "send"],
+                    timeout=90)[0]["body"]["message"]
+    assert message_is_media(sent, r.json()["id"])
+
+
+def message_is_media(message: dict, media_id: str) -> bool:
+    return (message["data"] == {"type": "media", "media_id": media_id}
+            and message["android"]["collapse_key"] == f"media:{media_id}"
+            and message["notification"]["title"] == "Your video is ready")
