@@ -141,10 +141,14 @@ def _rotation(stream: dict) -> int:
 def memory_bounded(cmd: list[str], memory_bytes: int | None) -> list[str]:
     """``cmd`` under an address-space limit (util-linux ``prlimit``, RLIMIT_AS): a hostile
     file makes the child fail its allocations instead of taking the machine's memory.
+    The child also dies with the thread that started it (``setpriv --pdeathsig``): a worker
+    killed outright leaves no ffmpeg decoding on (its job is re-queued and runs again).
 
-    ``prlimit`` rather than ``preexec_fn``: forking a threaded server to run Python in the
-    child can deadlock.
+    util-linux commands rather than ``preexec_fn``: forking a threaded server to run Python
+    in the child can deadlock.
     """
+    if shutil.which("setpriv") is not None:
+        cmd = ["setpriv", "--pdeathsig", "KILL", "--", *cmd]
     if not memory_bytes:
         return cmd
     if shutil.which("prlimit") is None:

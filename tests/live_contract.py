@@ -76,6 +76,8 @@ def violations() -> tuple[int, list[str]]:
     """(events checked, what did not conform)."""
     with _lock:
         seen = list(_seen)
+    if not seen:  # also when no test used the app (its document was never read)
+        return 0, []
     checks = validators()
     found: list[str] = []
     for event, payload in seen:
