@@ -96,6 +96,8 @@ class Config:
         self.MEDIA_REQUEUE_SECONDS = _int("MEDIA_REQUEUE_SECONDS", 30)
         # Deleted media's files: removed by a job at once, and by a sweep this often.
         self.MEDIA_PURGE_SECONDS = _int("MEDIA_PURGE_SECONDS", 30)
+        # How long a file URL the app serves (disk; S3 playlists) works at least: signed paths.
+        self.MEDIA_URL_TTL = _int("MEDIA_URL_TTL", 6 * 3600)
         self.FFMPEG_BINARY = _env("FFMPEG_BINARY", "ffmpeg")
         self.FFPROBE_BINARY = _env("FFPROBE_BINARY", "ffprobe")
 

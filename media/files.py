@@ -3,7 +3,8 @@
 Local storage: the file itself, with Range support (Safari needs it to play MP4).
 S3 with presigned URLs: HLS playlists are served here rewritten with presigned segment URLs
 (a presigned playlist cannot refer to its segments relatively); anything else redirects to
-its own presigned URL. Only public outputs (``media/...``) are served: originals never are.
+its own presigned URL. Only public outputs (``media/...``) of media that still exist are
+served, at signed paths that expire (``media/signing.py``): originals never are.
 """
 
 from __future__ import annotations
@@ -40,13 +41,15 @@ def _exists(key: str) -> bool:
 def media_file(key: str):
     from media.service import storage
 
+    store = storage()
+    if store.signer is not None:  # only signed, unexpired paths (media/signing.py)
+        key = store.signer.verify(key) or ""
     try:
         check_key(key)
     except StorageError:
         abort(404)
     if not key.startswith("media/") or not _exists(key):
         abort(404)
-    store = storage()
     if isinstance(store, LocalStorage):
         try:
             path = store.path(key)

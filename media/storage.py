@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from media.signing import UrlSigner
+
 CONTENT_TYPES = {
     ".m3u8": "application/vnd.apple.mpegurl",
     ".ts": "video/mp2t",
@@ -82,9 +84,11 @@ class Storage(Protocol):
 class LocalStorage:
     """Files under one root folder, served by the app at ``base_url`` (``/media-files``)."""
 
-    def __init__(self, root: str | os.PathLike, base_url: str = "/media-files") -> None:
+    def __init__(self, root: str | os.PathLike, base_url: str = "/media-files",
+                 signer: UrlSigner | None = None) -> None:
         self.root = Path(root).resolve()
         self.base_url = base_url.rstrip("/")
+        self.signer = signer  # signed, expiring URLs (media/signing.py); None: plain paths
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, key: str) -> Path:
@@ -148,7 +152,8 @@ class LocalStorage:
         return count
 
     def url(self, key: str) -> str:
-        return f"{self.base_url}/{check_key(key)}"
+        check_key(key)
+        return f"{self.base_url}/{self.signer.path(key) if self.signer else key}"
 
 
 class S3Storage:
@@ -163,7 +168,7 @@ class S3Storage:
     def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
                  public_base_url: str | None = None, url_ttl: int = 6 * 3600,
                  app_base_url: str = "/media-files", client: object | None = None,
-                 **client_kwargs: object) -> None:
+                 signer: UrlSigner | None = None, **client_kwargs: object) -> None:
         import boto3
         from botocore.config import Config as BotoConfig
 
@@ -172,6 +177,7 @@ class S3Storage:
         self.public_base_url = public_base_url.rstrip("/") if public_base_url else None
         self.url_ttl = url_ttl
         self.app_base_url = app_base_url.rstrip("/")
+        self.signer = signer  # for the playlists the app serves (presigned mode)
         self.client = client or boto3.client(
             "s3", endpoint_url=endpoint_url,
             config=BotoConfig(retries={"max_attempts": 3, "mode": "standard"},
@@ -259,7 +265,8 @@ class S3Storage:
         if self.public_base_url:
             return f"{self.public_base_url}/{self._key(key)}"
         if key.endswith(".m3u8"):
-            return f"{self.app_base_url}/{check_key(key)}"
+            check_key(key)
+            return f"{self.app_base_url}/{self.signer.path(key) if self.signer else key}"
         return self.presigned_url(key)
 
 
@@ -269,13 +276,15 @@ def storage_from_config(config: dict | object) -> LocalStorage | S3Storage:
     base = get("MEDIA_URL_PATH") or "/media-files"
     if base.startswith("/") and get("PUBLIC_BASE_URL"):  # absolute URLs (app/urls.py)
         base = get("PUBLIC_BASE_URL").rstrip("/") + base
+    secret = get("SECRET_KEY")
+    signer = UrlSigner(secret, int(get("MEDIA_URL_TTL") or 6 * 3600)) if secret else None
     if get("S3_BUCKET"):
         return S3Storage(
             bucket=get("S3_BUCKET"), prefix=get("S3_PREFIX") or "",
             endpoint_url=get("S3_ENDPOINT_URL"), public_base_url=get("S3_PUBLIC_BASE_URL"),
-            url_ttl=int(get("S3_URL_TTL") or 6 * 3600), app_base_url=base,
+            url_ttl=int(get("S3_URL_TTL") or 6 * 3600), app_base_url=base, signer=signer,
         )
-    return LocalStorage(get("MEDIA_DIR"), base_url=base)
+    return LocalStorage(get("MEDIA_DIR"), base_url=base, signer=signer)
 
 
 def rewrite_playlist(text: str, to_url: object, base_key: str) -> str:

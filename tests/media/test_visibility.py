@@ -66,7 +66,7 @@ def test_a_targeted_video_and_its_hls_are_only_for_its_audience(server, client, 
     seen = client.get(f"{API}/media/{media['id']}", headers=woman.headers).get_json()
     assert requests.get(on_server(server.url, seen["hls_url"]), timeout=10).status_code == 200
     # its file URLs cannot be made from its id: 128 random bits in the key
-    folder = seen["hls_url"].split("/media-files/media/", 1)[1].split("/", 1)[0]
+    folder = seen["hls_url"].split("/media/", 1)[1].split("/", 1)[0]
     assert folder.startswith(media["id"] + "-") and len(folder.split("-", 1)[1]) >= 32
     for guess in (f"media/{media['id']}/master.m3u8", f"media/{media['id']}/poster.jpg"):
         assert requests.get(f"{server.url}/media-files/{guess}", timeout=10).status_code == 404
@@ -199,3 +199,30 @@ def test_a_deleted_videos_files_are_not_served(server, client, make_account, cli
     assert requests.get(url, timeout=10).status_code == 200
     assert client.delete(f"{API}/posts/{post['id']}", headers=brand.headers).status_code == 204
     assert requests.get(url, timeout=10).status_code == 404
+
+
+def test_file_urls_are_signed_per_media_and_expire(app, server, client, make_account):
+    """The app serves a stored file only at a signed path (``media/signing.py``): not at its
+    bare key, not with another media's signature, not once expired."""
+    import time
+
+    from media.service import storage
+
+    owner = make_account("merchant")
+    one, other = _image(client, owner), _image(client, owner)
+    good = on_server(server.url, one["url"])
+    assert requests.get(good, timeout=10).status_code == 200
+    signed = good.split("/media-files/", 1)[1]
+    _, expires, sig, key = signed.split("/", 3)
+    other_key = on_server(server.url, other["url"]).split("/media-files/", 1)[1].split("/", 3)[3]
+    with app.app_context():
+        signer = storage().signer
+        stale = signer.path(key, now=time.time() - signer.ttl - 7200)
+    base = f"{server.url}/media-files"
+    for path in (key,  # the bare key
+                 f"s/{expires}/{sig[:-2]}AA/{key}",  # a forged signature
+                 f"s/{int(expires) + 3600}/{sig}/{key}",  # a later expiry
+                 f"s/{expires}/{sig}/{other_key}",  # one media's signature on another's
+                 stale):  # a signature that expired
+        assert requests.get(f"{base}/{path}", timeout=10).status_code == 404, path
+    assert requests.get(f"{base}/{signed}", timeout=10).status_code == 200
