@@ -70,6 +70,9 @@ class Config:
         self.REDIS_URL = _env("REDIS_URL")  # redis://... or redis+cluster://host:port[,host:port]
         # Both need one plain Redis (kombu and python-socketio do not speak Cluster); unset,
         # they are REDIS_URL, which must then be plain (see queue_urls).
+        # A Redis (or cluster node) that stops answering mid-command fails the command after
+        # this long (503 or a job retry) instead of holding a thread forever.
+        self.REDIS_SOCKET_TIMEOUT = float(_env("REDIS_SOCKET_TIMEOUT", "5"))
         self.CELERY_BROKER_URL = _env("CELERY_BROKER_URL")
         self.SOCKETIO_MESSAGE_QUEUE = _env("SOCKETIO_MESSAGE_QUEUE")
         self.ELASTICSEARCH_URL = _env("ELASTICSEARCH_URL")

@@ -49,12 +49,13 @@ def init_redis(app: Flask) -> None:
                                        app.config["SOCKETIO_MESSAGE_QUEUE"])
     app.config.update(CELERY_BROKER_URL=broker, SOCKETIO_MESSAGE_QUEUE=message_queue)
     data = connect(app.config["REDIS_URL"], decode_responses=True, health_check_interval=30,
-                   socket_connect_timeout=2)
+                   socket_connect_timeout=2, socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"])
     app.extensions["redis"] = data
     # the plain Redis of the Socket.IO queue, also carrying the live control channel
     app.extensions["redis_queue"] = (data if message_queue == app.config["REDIS_URL"] else
                                      connect(message_queue, decode_responses=True,
-                                             health_check_interval=30, socket_connect_timeout=2))
+                                             health_check_interval=30, socket_connect_timeout=2,
+                                             socket_timeout=app.config["REDIS_SOCKET_TIMEOUT"]))
 
 
 def start(app: Flask) -> None:
