@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.exceptions import RedisClusterException, RedisError
+
 from app.extensions import redis_client
 from app.iterables import batched
 from search.documents import INDEXED_AUTHOR_KINDS, account_document, post_document
@@ -44,6 +46,7 @@ SWEEP_SLACK_SECONDS = 120  # re-read a little before the watermark (clock skew, 
 BATCH = 500
 LOCK = "search:lock:author:{}"
 LOCK_MS = 120_000  # longer than any one author's write; a dead worker's lock expires
+RELEASE_RETRY_SECONDS = 10  # above a cluster failover (a few seconds)
 
 _CLEAR_IF_NOT_NEWER = """
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -102,14 +105,33 @@ def author_lock(author_id: str, wait_seconds: float = 60.0) -> Iterator[None]:
     key = LOCK.format(author_id)
     token = f"{time.time_ns()}-{threading.get_ident()}"
     deadline = time.monotonic() + wait_seconds
-    while not redis_client.set(key, token, nx=True, px=LOCK_MS):
-        if time.monotonic() > deadline:
-            raise SearchUnavailable(f"search writes for author {author_id} are stuck")
-        time.sleep(0.01)
+    try:
+        while not redis_client.set(key, token, nx=True, px=LOCK_MS):
+            if time.monotonic() > deadline:
+                raise SearchUnavailable(f"search writes for author {author_id} are stuck")
+            time.sleep(0.01)
+    except (RedisError, RedisClusterException):
+        _release(key, token)  # the SET may have landed before its reply was lost
+        raise
     try:
         yield
     finally:
-        redis_client.eval(_RELEASE, 1, key, token)
+        _release(key, token)
+
+
+def _release(key: str, token: str) -> None:
+    """Release a lock we may hold. Through a Redis restart or a cluster failover the release
+    is retried for a few seconds: a lock left behind would keep every other index job of the
+    author (and the worker threads running them) waiting until it expires (``LOCK_MS``)."""
+    deadline = time.monotonic() + RELEASE_RETRY_SECONDS
+    while True:
+        try:
+            redis_client.eval(_RELEASE, 1, key, token)
+            return
+        except (RedisError, RedisClusterException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 # --- loading documents -------------------------------------------------------------------
