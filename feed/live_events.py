@@ -137,9 +137,11 @@ def comment_added(post_id: str, comment: dict) -> None:
                     hydrate.load([post_id]).get(post_id))
 
 
-def on_post_changed(post, **_kwargs) -> None:
+def on_post_changed(post, before: str | None = None, **_kwargs) -> None:
     """A post was edited or changed status: its subscribers are checked
     again (wherever they are connected) and those who may no longer see it leave its room."""
+    if before is None:  # a new post has no subscribers yet
+        return
     try:
         live.recheck_post(str(post.id))
     except Exception:  # each emit is checked anyway; this only tidies rooms
