@@ -62,10 +62,12 @@ def _write_one_of_each(api: Api) -> dict:
         "ends_at": (now + timedelta(days=3)).isoformat()})
     media = api.call("POST", "/media", fan_token, expect=202,
                      files={"file": ("photo.png", _png(), "image/png")})
-    wait_for(lambda: api.call("GET", f"/media/{media['id']}", fan_token)["status"] == "ready")
-    wait_for(lambda: post["id"] in [p["id"] for p in api.call("GET", "/feed/home", fan_token)["items"]])
-    wait_for(lambda: _search(api, "龙井"))
-    wait_for(lambda: api.call("GET", "/notifications", brand_token)["items"])
+    # jobs (image, fan-out, indexing, notifications) on a machine that may be busy
+    wait_for(lambda: api.call("GET", f"/media/{media['id']}", fan_token)["status"] == "ready", 60)
+    wait_for(lambda: post["id"] in [p["id"] for p in api.call("GET", "/feed/home", fan_token)["items"]],
+             60)
+    wait_for(lambda: _search(api, "龙井"), 60)
+    wait_for(lambda: len(api.call("GET", "/notifications", brand_token)["items"]) == 3, 60)
     return {"brand": (brand, brand_token), "fan": (fan, fan_token), "post": post["id"],
             "comment": comment["id"], "campaign": campaign["id"], "media": media["id"]}
 
