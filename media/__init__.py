@@ -59,6 +59,8 @@ def init_app(app: Flask) -> None:
         celery.conf.beat_schedule["media-requeue-stuck"] = {
             "task": "media.tasks.requeue_stuck",
             "schedule": float(app.config["MEDIA_REQUEUE_SECONDS"])}
+        celery.conf.beat_schedule["media-purge-strays"] = {
+            "task": "media.tasks.purge_strays", "schedule": 3600.0}
         celery.conf.beat_schedule["media-purge-deleted"] = {
             "task": "media.tasks.purge_deleted",
             "schedule": float(app.config["MEDIA_PURGE_SECONDS"])}

@@ -652,6 +652,32 @@ def purge_deleted(owner_id: Any | None = None) -> int:
     return count
 
 
+STRAY_AGE_SECONDS = 3600  # intake stores an original just before its record is saved
+
+
+def purge_strays(min_age_seconds: float = STRAY_AGE_SECONDS) -> int:
+    """Remove stored folders whose media record is gone (a store that lost its data, a
+    process killed between storing and saving), once older than ``min_age_seconds``: nothing
+    stays stored for content that no longer exists. Returns how many folders went."""
+    store = storage()
+    cutoff = time.time() - min_age_seconds
+    count = 0
+    for top in ("media", "originals"):
+        for folder, newest in list(store.folders(top)):
+            media_id = folder.split("/", 1)[1].split("-", 1)[0]
+            if newest > cutoff:
+                continue
+            if ObjectId.is_valid(media_id) and Media.objects(id=ObjectId(media_id)).count():
+                continue
+            try:
+                store.delete_prefix(folder)
+            except StorageError:
+                log.exception("removing stray folder %s failed", folder)
+                continue
+            count += 1
+    return count
+
+
 def delete_media(account: Any, media_id: str) -> None:
     """``DELETE /media/{id}``: the owner's own media (404 for others: it is not theirs to
     know about)."""
@@ -671,5 +697,6 @@ def delete_account_media(account_id: Any) -> int:
 __all__ = [
     "TransientStorageError", "check_avatar", "create_from_file", "create_from_upload",
     "delete_media", "discard", "get", "get_visible", "media_json", "media_json_many",
-    "media_state", "media_url", "process", "purge_deleted", "register_viewer_check",
+    "media_state", "media_url", "process", "purge_deleted", "purge_strays",
+    "register_viewer_check",
 ]

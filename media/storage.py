@@ -77,6 +77,9 @@ class Storage(Protocol):
     def delete_prefix(self, prefix: str) -> int:
         """Delete every key under ``prefix``; returns how many went."""
 
+    def folders(self, top: str) -> Iterator[tuple[str, float]]:
+        """Each folder under ``top`` (``media/<id>-<random>``) with its newest file's time."""
+
     def url(self, key: str) -> str:
         """A URL a client can fetch the object from."""
 
@@ -150,6 +153,18 @@ class LocalStorage:
             count = 0
         shutil.rmtree(folder, ignore_errors=True)
         return count
+
+    def folders(self, top: str) -> Iterator[tuple[str, float]]:
+        base = self.path(top)
+        if not base.is_dir():
+            return
+        for folder in base.iterdir():
+            try:
+                newest = max((p.stat().st_mtime for p in folder.rglob("*")),
+                             default=folder.stat().st_mtime)
+            except FileNotFoundError:  # removed meanwhile
+                continue
+            yield f"{top}/{folder.name}", newest
 
     def url(self, key: str) -> str:
         check_key(key)
@@ -254,6 +269,19 @@ class S3Storage:
                     self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
                     count += len(keys)
         return count
+
+    def folders(self, top: str) -> Iterator[tuple[str, float]]:
+        full = self.prefix + check_key(top) + "/"
+        newest: dict[str, float] = {}
+        with self._errors(top):
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.bucket, Prefix=full):
+                for obj in page.get("Contents", []):
+                    name = obj["Key"][len(full):].split("/", 1)[0]
+                    at = obj["LastModified"].timestamp()
+                    newest[name] = max(at, newest.get(name, at))
+        for name, at in newest.items():
+            yield f"{top}/{name}", at
 
     def presigned_url(self, key: str) -> str:
         with self._errors(key):

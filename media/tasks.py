@@ -95,3 +95,11 @@ def purge_deleted() -> int:
     from media import service
 
     return service.purge_deleted()
+
+
+@shared_task(name="media.tasks.purge_strays", queue="media", ignore_result=True)
+def purge_strays() -> int:
+    """Remove stored folders of media that no longer exist (hourly)."""
+    from media import service
+
+    return service.purge_strays()
