@@ -226,6 +226,9 @@ def delete_comment(account: Account, comment_id: str) -> None:
     if comment is None:
         raise ApiError(404, "not_found", "no such comment")
     if comment.author != account.id and not account.has_role("moderator"):
+        if comment.status != "published":
+            raise ApiError(404, "not_found", "no such comment")
+        get_visible(str(comment.post), account)  # 404 for a post the caller may not see
         raise ApiError(403, "forbidden", "only the author or a moderator can delete this comment")
     was_published = comment.status == "published"
     comment.delete()

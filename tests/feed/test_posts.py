@@ -80,6 +80,11 @@ def test_editing_or_deleting_a_post_one_may_not_see_is_404(feed, make_account, h
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", r.text
         assert method(url, headers=woman.headers, json={"text": "hacked"}).status_code == 403
     assert http.patch(url, headers=moderator.headers, json={"text": "x"}).status_code == 403
+    comment = http.post(f"{url}/comments", headers=woman.headers, json={"text": "hers"}).json()
+    gone = f"{http.base}/comments/{comment['id']}"
+    assert http.delete(gone, headers=man.headers).status_code == 404
+    assert http.delete(gone, headers=make_account("fan", profile={"gender": "female"})
+                       .headers).status_code == 403
     missing = f"{http.base}/posts/{'0' * 24}"
     assert http.patch(missing, headers=man.headers, json={"text": "x"}).status_code == 404
     assert http.get(url, headers=woman.headers).json()["text"] == "for women"
