@@ -2,7 +2,7 @@
 ``production`` shape, the Procfile topology and anything else that needs a MongoDB here.
 
 mongoeco needs Python >= 3.13 while the app runs on 3.11, so the server runs from its own
-virtual environment (``make .venv-mongoeco``, pinned in ``requirements-mongoeco.txt``) and this
+virtual environment (``make mongoeco``, pinned in ``requirements-mongoeco.txt``) and this
 module is both sides:
 
 - in the app's Python, ``MongoecoServer(...).start()`` launches it and ``.stop()`` ends it;
@@ -37,7 +37,7 @@ def python() -> str:
     found = os.environ.get("MONGOECO_PYTHON") or str(VENV / "bin" / "python")
     if not Path(found).exists():
         raise RuntimeError(
-            f"mongoeco's Python is missing ({found}): run `make .venv-mongoeco` (it needs Python "
+            f"mongoeco's Python is missing ({found}): run `make mongoeco` (it needs Python "
             "3.13, e.g. pyenv's /root/.pyenv/versions/3.13.0) or set MONGOECO_PYTHON")
     return found
 
