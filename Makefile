@@ -52,6 +52,7 @@ run: setup
 	PORT=$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py --workers 1 wsgi:app
 
 test: WITH_BROWSER=1
+test: WITH_NGINX=1
 test: setup mongoeco spectral
 	$(BIN)/python -m tests.harness
 
