@@ -206,6 +206,22 @@ def finish_schemas(schemas: dict, responses: set[str], requests: set[str]) -> No
             schema["required"] = sorted(set(schema["properties"]) - optional)
 
 
+def document_header(view: Callable, parameter: dict) -> dict:
+    """Declare a request header that a decorator reads (``parameter``, an OpenAPI parameter
+    object) on ``view``; returns the view's manual document, for the answers it adds.
+
+    Kept apart from "parameters", which flask-smorest would replace with the query
+    arguments' list; ``_operation`` merges it in when the document is built.
+    """
+    apidoc = getattr(view, "_apidoc", None)
+    if apidoc is None:
+        apidoc = view._apidoc = {}
+    manual = apidoc.setdefault("manual_doc", {})
+    manual.setdefault("x-header-parameters", []).append(
+        {"in": "header", "required": False, **parameter})
+    return manual
+
+
 def _error_responses(spec: dict) -> None:
     responses = spec["components"].setdefault("responses", {})
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}

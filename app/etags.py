@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from app.contract import document_header
 from app.urls import public_base
 
 
@@ -60,13 +61,8 @@ def etagged(view: Callable) -> Callable:
 
 
 def _document(view: Callable) -> None:
-    apidoc = getattr(view, "_apidoc", None)
-    if apidoc is None:
-        apidoc = view._apidoc = {}
-    manual = apidoc.setdefault("manual_doc", {})
-    manual.setdefault("x-header-parameters", []).append({
-        "name": "If-None-Match", "in": "header", "required": False,
-        "schema": {"type": "string"},
+    manual = document_header(view, {
+        "name": "If-None-Match", "schema": {"type": "string"},
         "description": "the `ETag` of the copy the client has: 304 with no body if unchanged"})
     manual.setdefault("responses", {})["304"] = {
         "description": "not modified: the client's copy (its `ETag`) is current",

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import orjson
 from flask import Response, current_app, g, request
 
+from app.contract import document_header
 from app.errors import ApiError
 from app.extensions import redis_client
 
@@ -177,13 +178,8 @@ def idempotent(view: Callable) -> Callable:
 
 def _document(view: Callable) -> None:
     """Declare the header and its answers in the OpenAPI document."""
-    apidoc = getattr(view, "_apidoc", None)
-    if apidoc is None:
-        apidoc = view._apidoc = {}
-    manual = apidoc.setdefault("manual_doc", {})
-    # not "parameters": flask-smorest would replace the query arguments' list with it
-    manual.setdefault("x-header-parameters", []).append({
-        "name": HEADER, "in": "header", "required": False,
+    manual = document_header(view, {
+        "name": HEADER,
         "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
         "description": "Makes a retry safe: the same key with the same request within 24 h "
                        "replays the first answer (marked `Idempotent-Replayed: true`) without a "
