@@ -17,6 +17,7 @@ from app.errors import ApiError
 from app.pages import bp, layout
 from app.pages.rendering import not_found, render
 from app.pages.security import csrf_ok
+from app.pages.signin import safe_next
 from feed import campaigns, foryou, graph, hydrate, interactions, posts, timeline
 from moderation.ratelimits import limit
 
@@ -146,22 +147,29 @@ def post_page(username: str, post_id: str):
 
 def _back(default: str) -> str:
     """Where a card's form returns to: a path of our pages, never another site."""
-    target = request.form.get("back") or ""
-    if target.startswith(("/m/", "/t/", "/c/")) and "//" not in target and "\\" not in target:
-        return target
-    return default
+    target = safe_next(request.form.get("back"))
+    return target if target and target.startswith(("/m/", "/t/", "/c/")) else default
+
+
+def _form_viewer(here: str):
+    """The signed-in viewer of a page's form, or the answer to give instead: sign in first
+    (then back ``here``), or a stale form."""
+    viewer = current_account()
+    if viewer is None:
+        return None, redirect(url_for("pages.login", next=here), 303)
+    if not csrf_ok():
+        return None, render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
+    return viewer, None
 
 
 @bp.post("/m/<username>/p/<post_id>/like")
 @limit("post")
 def like(username: str, post_id: str):
     """A card's like button (a plain form; the API does the same for apps)."""
-    viewer = current_account()
     here = f"/m/{username}/p/{post_id}"
-    if viewer is None:
-        return redirect(url_for("pages.login", next=here), 303)
-    if not csrf_ok():
-        return render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
+    viewer, answer = _form_viewer(here)
+    if answer is not None:
+        return answer
     try:
         if request.form.get("action") == "unlike":
             interactions.unlike(viewer, post_id)
@@ -176,12 +184,10 @@ def like(username: str, post_id: str):
 @limit("comment")
 def comment(username: str, post_id: str):
     """The post page's comment form."""
-    viewer = current_account()
     here = f"/m/{username}/p/{post_id}"
-    if viewer is None:
-        return redirect(url_for("pages.login", next=here), 303)
-    if not csrf_ok():
-        return render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
+    viewer, answer = _form_viewer(here)
+    if answer is not None:
+        return answer
     text = (request.form.get("text") or "").strip()
     if not text or len(text) > 2000:
         return render("message.html", 400, title="无法评论", message="评论需要 1 到 2000 个字。")
