@@ -75,6 +75,7 @@ topology: setup mongoeco
 
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf var .pytest_cache

@@ -2,8 +2,8 @@
 
 import os
 
-from app import create_app
 from app.extensions import socketio
+from app.factory import create_app
 
 app = create_app()
 celery = app.extensions["celery"]  # for `celery --app wsgi:celery worker`

@@ -16,11 +16,11 @@ from celery.beat import EmbeddedService
 from flask import Flask
 
 from app import signals
-from app.joblock import JobLock
+from app.locks import JobLock
 
 log = logging.getLogger(__name__)
 
-TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks", "moderation.tasks",
+TASK_MODULES = ["feed.tasks", "media.tasks", "search.tasks",
                 "app.push.tasks"]
 QUEUES = ["celery", "fanout", "media", "search"]
 PERIODIC_LOCK_SECONDS = 30  # a killed worker's periodic job is free to run again this soon
@@ -71,7 +71,7 @@ def run_alone(task: Task, app: Flask, args: tuple, kwargs: dict) -> object:
     """Run a periodic job unless another run of it holds its lock (two beats, a beat that
     catches up while the last run is still going, a manual run): that one is skipped.
 
-    The lock (``app.joblock``) is renewed while the job runs and lapses within
+    The lock (``app.locks``) is renewed while the job runs and lapses within
     ``PERIODIC_LOCK_SECONDS`` of a killed worker's death, so a crash never blocks the job.
     """
     redis = app.extensions.get("redis")

@@ -14,7 +14,7 @@ from app.redis_clients import is_cluster
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Rate limits per route group (moderation/ratelimits.py), each overridable as RATELIMIT_<GROUP>.
+# Rate limits per route group (app/ratelimits.py), each overridable as RATELIMIT_<GROUP>.
 RATE_LIMITS: dict[str, str] = {
     "REGISTER": "5/minute;20/hour",
     "LOGIN": "10/minute;60/hour",  # sign-in attempts per address

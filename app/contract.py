@@ -12,7 +12,7 @@ Generator) make typed clients from it:
 - rate-limited operations carry their limits, the ``X-RateLimit-*`` headers and the 429.
 
 The finishing walks the app's routes, not the document's text, so a route's limits are
-those its view really counts in (``moderation.ratelimits.group_of``).
+those its view really counts in (``app.ratelimits.group_of``).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ import os
 
 from flask import g, jsonify
 
-from app import create_app
 from app.auth import auth_required
+from app.factory import create_app
 
 app = create_app(DEMO_DATA=False, RATELIMIT_ENABLED=False, STORE_SNAPSHOT_SECONDS=0)  # seeded per run
 app.config["RATELIMIT_ENABLED"] = False

@@ -119,7 +119,7 @@ def http_benchmarks(redis_url: str, seconds: int, workers: int = 1, threads: int
 
 def fanout_benchmark(redis_url: str, followers: int) -> dict:
     """Our fan-out path (graph cache scan + pipelined pushes) against raw pipelined ZADDs."""
-    from app import create_app
+    from app.factory import create_app
 
     app = create_app(REDIS_URL=redis_url, SECRET_KEY="bench", EMBEDDED_WORKER=False, STORE_SNAPSHOT_SECONDS=0,
                      DEMO_DATA=False)

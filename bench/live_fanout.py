@@ -291,7 +291,7 @@ def threads_of(pid: int) -> int:
 
 
 def make_app(redis_url: str):
-    from app import create_app
+    from app.factory import create_app
 
     return create_app(REDIS_URL=redis_url, SECRET_KEY="bench", DEMO_DATA=False,
                       EMBEDDED_WORKER=True, WORKER_CONCURRENCY=2, RATELIMIT_ENABLED=False,

@@ -34,8 +34,8 @@ def serve(var: Path) -> None:
     from flask import request
     from werkzeug.serving import make_server
 
-    from app import create_app
     from app.accounts import service, tokens
+    from app.factory import create_app
 
     app = create_app(VAR_DIR=str(var), MEDIA_DIR=str(var / "media"),
                      UPLOAD_DIR=str(var / "uploads"), SEARCH_DIR=str(var / "search"),

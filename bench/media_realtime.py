@@ -121,7 +121,7 @@ def main() -> None:
 
     from bson import ObjectId
 
-    from app import create_app
+    from app.factory import create_app
     from media import service
 
     var = Path(tempfile.mkdtemp(prefix="bench-media-rt-"))

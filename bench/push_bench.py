@@ -36,7 +36,7 @@ def main() -> None:
 
 
 def run(redis_url: str, followers: int, rounds: int) -> None:
-    from app import create_app
+    from app.factory import create_app
 
     app = create_app(REDIS_URL=redis_url, SECRET_KEY="bench", EMBEDDED_WORKER=False,
                      DEMO_DATA=False, STORE_SNAPSHOT_SECONDS=0)

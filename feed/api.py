@@ -11,6 +11,7 @@ from app.errors import ApiError
 from app.etags import etagged
 from app.idempotency import idempotent
 from app.pagination import PageArgs, newest_first
+from app.ratelimits import limit
 from feed import (
     channels,
     graph,
@@ -44,7 +45,6 @@ from feed.schemas import (
     StatsArgs,
     StatsSchema,
 )
-from moderation.ratelimits import limit
 
 bp = Blueprint("feed", __name__, description="Follows, posts, interactions and feeds")
 
@@ -265,7 +265,7 @@ def delete_comment(comment_id):
 def view(post_id):
     device = request.headers.get("X-Device-Id", "")[:100] or None
     viewer = current_account()
-    # a new anonymous device draws from the address's allowance (moderation/ratelimits.py)
+    # a new anonymous device draws from the address's allowance (app/ratelimits.py)
     g.new_device_view = interactions.view(post_id, viewer, device) and viewer is None
 
 

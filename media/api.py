@@ -16,6 +16,7 @@ from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.errors import ApiError
 from app.idempotency import idempotent
+from app.ratelimits import limit
 from app.urls import absolute
 from media import service
 from media.intake import IntakeError, receive_multipart
@@ -29,7 +30,6 @@ from media.tus import (
     parse_checksum,
     parse_metadata,
 )
-from moderation.ratelimits import limit
 
 bp = Blueprint("media", __name__, description="Media: uploads (multipart and tus) and processing")
 

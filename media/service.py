@@ -21,7 +21,7 @@ from flask import current_app
 from app import signals
 from app.errors import ApiError
 from app.extensions import redis_client
-from app.joblock import JobLock
+from app.locks import JobLock
 from app.times import as_utc, iso, utcnow
 from media.images import ImageLimits, process_image
 from media.models import Media, Rendition
@@ -428,7 +428,7 @@ def job_lock_seconds() -> int:
 
 
 def _lock(media_id: str) -> JobLock | bool | None:
-    """The job's lock (see ``app.joblock``): None without Redis, False when held."""
+    """The job's lock (see ``app.locks``): None without Redis, False when held."""
     redis = current_app.extensions.get("redis")
     if redis is None:
         return None

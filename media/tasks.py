@@ -5,7 +5,7 @@ visibility timeout is above the job's hard limit) and is idempotent. It retries 
 storage fails in a way that may pass; a bad file ends as a failed media, never a retry.
 Celery's own time limits do not work in the embedded thread pool, so the hard limit is
 enforced on the ffmpeg child (``MEDIA_TRANSCODE_TIMEOUT``). A delivery that finds the job's
-lock held (``app.joblock``: short-lived, renewed while the job runs) looks again later.
+lock held (``app.locks``: short-lived, renewed while the job runs) looks again later.
 """
 
 from __future__ import annotations

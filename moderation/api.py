@@ -12,8 +12,8 @@ from app.api import Blueprint
 from app.auth import auth_required
 from app.idempotency import idempotent
 from app.pagination import decode_cursor, page
+from app.ratelimits import limit
 from moderation import service, terms
-from moderation.ratelimits import limit
 from moderation.schemas import (
     ModeratedAccountSchema,
     ModerationAuditArgs,

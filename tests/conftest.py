@@ -20,7 +20,7 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from app import create_app
+from app.factory import create_app
 from app.redis_clients import primaries
 from app.redis_server import RedisServer
 from tests import live_contract

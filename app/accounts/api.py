@@ -15,8 +15,8 @@ from app.accounts.schemas import (
 from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.etags import etagged
+from app.ratelimits import limit, remember_sign_in
 from media import service as media
-from moderation.ratelimits import limit, remember_sign_in
 
 bp = Blueprint("accounts", __name__, description="Accounts and tokens")
 

@@ -18,8 +18,8 @@ from app.pages import bp, layout
 from app.pages.rendering import not_found, render
 from app.pages.security import csrf_ok
 from app.pages.signin import safe_next
+from app.ratelimits import limit
 from feed import campaigns, foryou, graph, hydrate, interactions, posts, timeline
-from moderation.ratelimits import limit
 
 PAGE_KINDS = ("merchant", "influencer")
 POSTS_PER_PAGE = 20

@@ -18,7 +18,7 @@ from app.errors import ApiError
 from app.pages import bp
 from app.pages.rendering import render
 from app.pages.security import CSRF_KEY, csrf_ok, csrf_token
-from moderation.ratelimits import limit, remember_sign_in
+from app.ratelimits import limit, remember_sign_in
 
 
 def safe_next(target: str | None) -> str | None:

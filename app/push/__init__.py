@@ -6,20 +6,3 @@ Push with VAPID), ``tasks.py`` the Celery jobs that deliver (retried with backof
 the routes. A notification (``app.signals.notified``) for an account with no open socket,
 and a new post of an account followed with ``notify: true``, become jobs.
 """
-
-from __future__ import annotations
-
-from flask import Flask
-
-from app import signals
-
-
-def init_app(app: Flask) -> None:
-    from app.push import service
-    from app.push.api import bp
-
-    app.extensions["api"].register_blueprint(bp, url_prefix="/api/v1")
-    signals.notified.connect(service.on_notified, weak=False)
-    signals.post_saved.connect(service.on_post_saved, weak=False)
-    signals.media_ready.connect(service.on_media_ready, weak=False)
-    signals.moderation_decided.connect(service.on_moderation_decided, weak=False)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from app.joblock import JobLock
+from app.locks import JobLock
 
 
 def test_a_periodic_job_is_skipped_while_another_run_holds_its_lock(ctx):

@@ -17,7 +17,7 @@ import sys
 
 
 def main() -> None:
-    from app import create_app
+    from app.factory import create_app
 
     app = create_app(REDIS_URL=os.environ["REDIS_URL"], SECRET_KEY="test-secret",
                      VAR_DIR=os.environ["VAR_DIR"], EMBEDDED_WORKER=False, DEMO_DATA=False)

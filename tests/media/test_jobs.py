@@ -191,7 +191,7 @@ def test_feed_helpers(app, make_account, clip, tmp_path):
 
 
 def test_job_lock_is_renewed_while_held_and_expires_soon_after_its_holder_dies(app):
-    from app.joblock import JobLock
+    from app.locks import JobLock
 
     redis = app.extensions["redis"]
     key = f"media:job:test-{ObjectId()}"

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from moderation.ratelimits import limit, limit_for
+from app.ratelimits import limit, limit_for
 
 
 @pytest.fixture

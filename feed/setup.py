@@ -1,0 +1,108 @@
+"""The follow graph, posts, interactions, fan-out and timelines.
+
+Start with ``fanout.py`` (publishing) and ``timeline.py`` (reading a feed); ``hydrate.py``
+turns ids into the contract's JSON for one viewer, ``cache.py`` names every Redis key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app import signals
+
+
+def _on_media_ready(media: Any, **_: Any) -> None:
+    from feed.posts import media_finished
+
+    media_finished(str(media.id), ok=True)
+
+
+def _on_media_failed(media: Any, **_: Any) -> None:
+    from feed.posts import media_finished
+
+    error = getattr(media, "error", None)
+    media_finished(str(media.id), ok=False, error=dict(error) if error else None)
+
+
+def _on_account_deleted(account: Any, **_: Any) -> None:
+    from feed.cleanup import delete_account_content
+
+    delete_account_content(account)
+
+
+def _register_schemas(app: Flask) -> None:
+    """Schemas the OpenAPI document refers to by name (the notification list's items)."""
+    from feed.schemas import NotificationGroupSchema, NotificationSchema
+
+    components = app.extensions["api"].spec.components
+    components.schema("Notification", schema=NotificationSchema)
+    components.schema("NotificationGroup", schema=NotificationGroupSchema)
+
+
+def init_app(app: Flask) -> None:
+    from feed import (
+        audience,
+        campaigns,
+        channels,
+        foryou,
+        interests,
+        mentions,
+        pagecache,
+        segments,
+        trends,
+        visibility,
+    )
+    from feed.cli import demo_cli, feeds_cli
+
+    try:
+        from media.service import register_viewer_check
+    except ImportError:  # no media package: media are their owners' only
+        pass
+    else:
+        register_viewer_check(visibility.may_see_media)
+
+    signals.post_saved.connect(channels.on_post_saved, weak=False)
+    signals.post_deleted.connect(channels.on_post_deleted, weak=False)
+    signals.media_ready.connect(_on_media_ready, weak=False)
+    signals.media_failed.connect(_on_media_failed, weak=False)
+    signals.account_deleted.connect(_on_account_deleted, weak=False)
+    signals.account_changed.connect(pagecache.on_account_changed, weak=False)
+    signals.post_saved.connect(campaigns.on_post_saved, weak=False)
+    signals.post_saved.connect(trends.on_post_saved, weak=False)
+    signals.post_saved.connect(mentions.on_post_saved, weak=False)
+    signals.post_engaged.connect(trends.on_post_engaged, weak=False)
+    signals.post_engaged.connect(interests.on_post_engaged, weak=False)
+    signals.followed.connect(interests.on_followed, weak=False)
+    signals.followed.connect(foryou.on_followed, weak=False)
+    signals.post_engaged.connect(segments.on_post_engaged, weak=False)
+    signals.followed.connect(segments.on_followed, weak=False)
+    signals.unfollowed.connect(segments.on_unfollowed, weak=False)
+    signals.post_saved.connect(segments.on_post_saved, weak=False)
+    audience.use_segments(segments.is_member)
+    signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
+    signals.account_changed.connect(campaigns.on_account_changed, weak=False)
+    _register_schemas(app)
+    app.cli.add_command(feeds_cli)
+    app.cli.add_command(demo_cli)
+    schedule = app.extensions["celery"].conf.beat_schedule
+    schedule["feed-flush-views"] = {
+        "task": "feed.tasks.flush_views",
+        "schedule": float(app.config["VIEW_FLUSH_SECONDS"]),
+    }
+    schedule["feed-fanout-sweep"] = {
+        "task": "feed.tasks.sweep_fanout",
+        "schedule": float(max(1, app.config["FANOUT_SWEEP_SECONDS"])),
+    }
+    # scheduled posts go out within a few seconds of their time; a late tick is dropped
+    schedule["feed-publish-due"] = {
+        "task": "feed.tasks.publish_due",
+        "schedule": float(app.config["SCHEDULE_POLL_SECONDS"]),
+        "options": {"expires": 5.0},
+    }
+    schedule["feed-sweep-scheduled"] = {
+        "task": "feed.tasks.sweep_scheduled",
+        "schedule": float(app.config["SCHEDULE_SWEEP_SECONDS"]),
+        "options": {"expires": 30.0},
+    }

@@ -1,0 +1,66 @@
+"""Media: uploads (multipart and tus), storage (local or S3), probing, transcoding, images.
+
+Start with ``service.py`` (intake, the job, JSON); ``probe.py`` decides what a file is and
+refuses unsafe ones, ``transcode.py`` is the one ffmpeg run, ``tus.py`` resumable uploads,
+``storage.py`` the two backends, ``files.py`` serves local files at ``/media-files``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from app import signals
+
+
+def _on_account_deleted(account: Any, **_: Any) -> None:
+    from media.tasks import delete_account_media
+
+    try:
+        delete_account_media.apply_async(args=[str(account.id)], queue="media")
+    except Exception:  # no broker: do it now
+        from media.service import delete_account_media as delete_now
+
+        delete_now(account.id)
+
+
+def _storage_health() -> dict:
+    """Reachable storage: one read of a probe key (a HEAD on S3)."""
+    from media.service import storage
+
+    store = storage()
+    store.exists("healthz/probe")
+    bucket = getattr(store, "bucket", None)
+    return {"backend": f"s3://{bucket}" if bucket else f"local:{getattr(store, 'root', '')}"}
+
+
+def _on_worker_stopping(_sender: object) -> None:
+    """The worker is stopping: running transcodes end now and come back as retries."""
+    from media.transcode import interrupt_all
+
+    interrupt_all()
+
+
+def init_app(app: Flask) -> None:
+    """Serve stored files, clean up after deleted accounts and media, expire abandoned
+    uploads."""
+    from app import health
+    from media.files import files_bp
+
+    app.register_blueprint(files_bp)
+    health.register(app, "storage", _storage_health)
+    signals.account_deleted.connect(_on_account_deleted, weak=False)
+    signals.worker_stopping.connect(_on_worker_stopping, weak=False)
+    celery = app.extensions.get("celery")
+    if celery is not None:
+        celery.conf.beat_schedule["media-expire-uploads"] = {
+            "task": "media.tasks.expire_uploads", "schedule": 600.0}
+        celery.conf.beat_schedule["media-requeue-stuck"] = {
+            "task": "media.tasks.requeue_stuck",
+            "schedule": float(app.config["MEDIA_REQUEUE_SECONDS"])}
+        celery.conf.beat_schedule["media-purge-strays"] = {
+            "task": "media.tasks.purge_strays", "schedule": 3600.0}
+        celery.conf.beat_schedule["media-purge-deleted"] = {
+            "task": "media.tasks.purge_deleted",
+            "schedule": float(app.config["MEDIA_PURGE_SECONDS"])}
