@@ -3,6 +3,7 @@ module is in one of their layers, so a new module cannot slip past them unplaced
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[2]
+REASON = "imported here:"
 CONFIG = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
 
 
@@ -39,3 +41,32 @@ def test_every_module_is_in_a_layer():
             continue
         unplaced.append(module)
     assert not unplaced, f"put these in a layer of pyproject.toml's import contracts: {unplaced}"
+
+
+def _function_imports(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of each import inside a function that has no written reason beside it."""
+    source = path.read_text()
+    lines = source.splitlines()
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                here = lines[inner.lineno - 1]
+                above = lines[inner.lineno - 2] if inner.lineno > 1 else ""
+                if REASON not in here and REASON not in above:
+                    found.append((inner.lineno, here.strip()))
+    return sorted(set(found))
+
+
+def test_imports_inside_functions_say_why():
+    """An import inside a function is there for a reason written beside it ("# imported
+    here: ..."): an optional heavy dependency, or a process that must not load it. None is
+    there to dodge an import circle (the contracts above forbid circles)."""
+    files = [path for package in CONFIG["root_packages"]
+             for path in sorted((ROOT / package).rglob("*.py"))]
+    files += [ROOT / "wsgi.py", ROOT / "gunicorn.conf.py"]
+    unexplained = [f"{path.relative_to(ROOT)}:{line}: {text}"
+                   for path in files for line, text in _function_imports(path)]
+    assert not unexplained, "\n".join(unexplained)
