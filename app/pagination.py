@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
 from bson import ObjectId
 from marshmallow import Schema, fields, validate
+from mongoengine.queryset.visitor import Q
 
 from app.errors import ApiError
-from app.times import from_ms, parse_instant
+from app.times import as_utc, from_ms, parse_instant
 
 DEFAULT_LIMIT = 20
 
@@ -48,8 +50,23 @@ _MAX_ITEMS = 16
 _MAX_DEPTH = 3
 
 
-def _invalid(name: str = "cursor", why: str = "not a cursor from this API") -> ApiError:
-    return ApiError(400, "invalid_cursor", "cursor is not valid", {name: [why]})
+NOT_OURS = "not a cursor from this API"
+
+
+def _invalid(name: str = "cursor", why: str = NOT_OURS,
+             message: str = "cursor is not valid") -> ApiError:
+    return ApiError(400, "invalid_cursor", message, {name: [why]})
+
+
+@contextlib.contextmanager
+def refusing(*errors: type[BaseException], why: str = NOT_OURS, name: str = "cursor",
+             message: str = "cursor is not valid") -> Iterator[None]:
+    """Any of ``errors`` raised inside is the 400 ``invalid_cursor``: for a cursor read
+    further than ``decode_cursor`` can (a search engine's own part of it)."""
+    try:
+        yield
+    except errors:
+        raise _invalid(name, why, message) from None
 
 
 def _plain(value: Any, depth: int = 0) -> bool:
@@ -117,12 +134,13 @@ def one_of(*choices: Any) -> Callable[[Any], Any]:
 
 
 def decode_cursor(cursor: str | None, parts: Sequence[Callable[[Any], Any]] | None = None,
-                  name: str = "cursor") -> Any:
+                  name: str = "cursor", shape: type | None = None) -> Any:
     """The value inside a cursor, or None; a cursor we did not make is a 400.
 
     Every cursor is checked for what we ever put in one (``_plain``); with ``parts`` it must
     be a list of exactly those parts, each checked and converted (``ms_part``, ``id_part``,
     ...), so a well-formed cursor holding an impossible value is a 400 too, not a 500 later.
+    With ``shape`` (``dict``, ``list``) it must be of that type.
     """
     if not cursor:
         return None
@@ -131,7 +149,7 @@ def decode_cursor(cursor: str | None, parts: Sequence[Callable[[Any], Any]] | No
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid(name) from None
-    if not _plain(value):
+    if not _plain(value) or (shape is not None and not isinstance(value, shape)):
         raise _invalid(name)
     if parts is None:
         return value
@@ -164,3 +182,25 @@ def newest_first(query: Any, limit: int, cursor: str | None) -> tuple[list, str 
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(str(rows[-1].id)) if more and rows else None
+
+
+def by_time_then_id(query: Any, key: str, limit: int, cursor: str | None,
+                    ascending: bool = False) -> tuple[list, str | None]:
+    """One page of a MongoDB query ordered by the time field ``key``, then id (oldest first
+    when ``ascending``, else newest first); returns (rows, next_cursor).
+
+    The cursor is the last row's ``[ISO time, id]``, so rows added meanwhile never shift a
+    page, and rows sharing a time are neither skipped nor repeated.
+    """
+    bound = decode_cursor(cursor, (instant_part, id_part))
+    op = "gt" if ascending else "lt"
+    if bound is not None:
+        at, last_id = bound
+        query = query.filter(Q(**{f"{key}__{op}": at})
+                             | Q(**{key: at, f"id__{op}": ObjectId(last_id)}))
+    sign = "+" if ascending else "-"
+    rows = list(query.order_by(f"{sign}{key}", f"{sign}id").limit(limit + 1))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor([as_utc(getattr(rows[-1], key)).isoformat(), str(rows[-1].id)])

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from flask import g
 
+from app.accounts.service import account_json, get_many
 from app.api import Blueprint
 from app.auth import auth_required
 from app.idempotency import idempotent
-from app.pagination import decode_cursor, page
+from app.pagination import page
 from app.ratelimits import limit
 from moderation import service, terms
 from moderation.schemas import (
@@ -31,8 +32,6 @@ from moderation.schemas import (
 bp = Blueprint("moderation", __name__, description="Moderation, reports and term rules")
 
 def _account_json(account) -> dict:
-    from app.accounts.service import account_json
-
     data = account_json(account)
     data["suspended"] = bool(account.suspended)
     return data
@@ -45,7 +44,7 @@ def _account_json(account) -> dict:
 def queue(args):
     items, next_cursor = service.list_items(
         status=args["status"], target_type=args.get("target_type"), reason=args.get("reason"),
-        limit=args["limit"], cursor=decode_cursor(args.get("cursor")))
+        limit=args["limit"], cursor=args.get("cursor"))
     return page([service.item_json(item) for item in items], next_cursor)
 
 
@@ -85,10 +84,8 @@ def put_terms(data):
 @bp.arguments(ModerationAuditArgs, location="query")
 @bp.response(200, ModerationAuditPageSchema)
 def audit(args):
-    from app.accounts.service import get_many
-
     entries, next_cursor = service.list_audit(
-        limit=args["limit"], cursor=decode_cursor(args.get("cursor")),
+        limit=args["limit"], cursor=args.get("cursor"),
         target_type=args.get("target_type"), target_id=args.get("target_id"))
     moderators = get_many([e.moderator_id for e in entries])
     return page([service.audit_json(e, moderators) for e in entries], next_cursor)

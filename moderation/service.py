@@ -15,11 +15,13 @@ from typing import Any
 from bson import ObjectId
 from flask import current_app, has_request_context, request
 from mongoengine import NotUniqueError
-from mongoengine.queryset.visitor import Q
 
 from app import live, signals
+from app.accounts import service as accounts
+from app.accounts.models import Account
 from app.errors import ApiError
-from app.times import as_utc, iso, parse_instant, utcnow
+from app.pagination import by_time_then_id
+from app.times import iso, utcnow
 from moderation import terms as term_rules
 from moderation.models import (
     ACTIONS,
@@ -183,7 +185,7 @@ def item_for(target_type: str, target_id: object) -> ModerationItem | None:
 
 def list_items(status: str = "pending", target_type: str | None = None,
                reason: str | None = None, limit: int = 20,
-               cursor: list | None = None) -> tuple[list[ModerationItem], list | None]:
+               cursor: str | None = None) -> tuple[list[ModerationItem], str | None]:
     """Pending items oldest first (a queue); decided ones most recently decided first."""
     query = ModerationItem.objects
     if status != "all":
@@ -194,22 +196,7 @@ def list_items(status: str = "pending", target_type: str | None = None,
         query = query.filter(reasons=reason)
     ascending = status == "pending"
     key = "queued_at" if ascending else "updated_at"
-    if cursor:
-        try:
-            at, last_id = parse_instant(cursor[0]), ObjectId(cursor[1])
-        except (TypeError, ValueError, IndexError, KeyError):
-            raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                           {"cursor": ["not a cursor from this API"]}) from None
-        op = "gt" if ascending else "lt"
-        query = query.filter(Q(**{f"{key}__{op}": at}) | Q(**{key: at, f"id__{op}": last_id}))
-    sign = "+" if ascending else "-"
-    items = list(query.order_by(f"{sign}{key}", f"{sign}id").limit(limit + 1))
-    next_cursor = None
-    if len(items) > limit:
-        items = items[:limit]
-        last = items[-1]
-        next_cursor = [as_utc(getattr(last, key)).isoformat(), str(last.id)]
-    return items, next_cursor
+    return by_time_then_id(query, key, limit, cursor, ascending=ascending)
 
 
 def item_json(item: ModerationItem) -> dict:
@@ -335,36 +322,22 @@ def _audit(moderator: Any, action: str, target_type: str, target_id: str,
                       target_id=str(target_id), reason=reason or "").save()
 
 
-def list_audit(limit: int = 20, cursor: list | None = None, target_type: str | None = None,
-               target_id: str | None = None) -> tuple[list[AuditEntry], list | None]:
+def list_audit(limit: int = 20, cursor: str | None = None, target_type: str | None = None,
+               target_id: str | None = None) -> tuple[list[AuditEntry], str | None]:
     """Newest first."""
     query = AuditEntry.objects
     if target_type:
         query = query.filter(target_type=target_type)
     if target_id:
         query = query.filter(target_id=target_id)
-    if cursor:
-        try:
-            at, last_id = parse_instant(cursor[0]), ObjectId(cursor[1])
-        except (TypeError, ValueError, IndexError, KeyError):
-            raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                           {"cursor": ["not a cursor from this API"]}) from None
-        query = query.filter(Q(at__lt=at) | Q(at=at, id__lt=last_id))
-    entries = list(query.order_by("-at", "-id").limit(limit + 1))
-    next_cursor = None
-    if len(entries) > limit:
-        entries = entries[:limit]
-        next_cursor = [as_utc(entries[-1].at).isoformat(), str(entries[-1].id)]
-    return entries, next_cursor
+    return by_time_then_id(query, "at", limit, cursor)
 
 
 def audit_json(entry: AuditEntry, moderators: dict | None = None) -> dict:
-    from app.accounts.service import account_json
-
     moderator = (moderators or {}).get(entry.moderator_id)
     return {
         "id": str(entry.id),
-        "moderator": account_json(moderator) if moderator else {"id": entry.moderator_id},
+        "moderator": accounts.account_json(moderator) if moderator else {"id": entry.moderator_id},
         "action": entry.action,
         "item_id": entry.item_id,
         "target_type": entry.target_type,
@@ -385,8 +358,6 @@ def set_terms(block: list[str], review: list[str], moderator: Any) -> dict:
 # -- accounts: suspension and the verified badge -------------------------------------------
 
 def _account(account_id: str):
-    from app.accounts.models import Account
-
     account = Account.objects(id=account_id).first() if ObjectId.is_valid(account_id) else None
     if account is None:
         raise ApiError(404, "not_found", "no such account")
@@ -396,35 +367,29 @@ def _account(account_id: str):
 def suspend(account_id: str, moderator: Any, reason: str | None = None):
     """Tokens stop working and sockets close at once; content is hidden by its owners
     (``account_changed`` is sent). Only admins suspend moderators; nobody suspends itself."""
-    from app.accounts import service
-
     account = _account(account_id)
     if str(account.id) == str(moderator.id):
         raise ApiError(403, "forbidden", "you cannot suspend yourself")
     if account.roles and not moderator.has_role("admin"):
         raise ApiError(403, "forbidden", "only an admin can suspend a moderator or an admin")
     if not account.suspended:
-        account = service.set_suspended(account, True)
+        account = accounts.set_suspended(account, True)
     _audit(moderator, "suspend", "account", account.id, reason)
     return account
 
 
 def reinstate(account_id: str, moderator: Any, reason: str | None = None):
-    from app.accounts import service
-
     account = _account(account_id)
     if account.suspended:
-        account = service.set_suspended(account, False)
+        account = accounts.set_suspended(account, False)
     _audit(moderator, "reinstate", "account", account.id, reason)
     return account
 
 
 def set_verified(account_id: str, moderator: Any, verified: bool, reason: str | None = None):
-    from app.accounts import service
-
     account = _account(account_id)
     if account.verified != verified:
-        account = service.update(account, {"verified": verified})
+        account = accounts.update(account, {"verified": verified})
     _audit(moderator, "verify" if verified else "unverify", "account", account.id, reason)
     return account
 

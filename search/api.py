@@ -15,7 +15,7 @@ from app import screening
 from app.api import Blueprint
 from app.auth import auth_optional, current_account
 from app.errors import ApiError
-from app.pagination import PageArgs, decode_cursor, encode_cursor
+from app.pagination import PageArgs, decode_cursor, page, refusing
 from app.times import Instant
 from search import analysis
 from search.documents import viewer_from_account
@@ -76,23 +76,15 @@ def _unavailable() -> ApiError:
 def search(q: str, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
     """Ranked results the viewer may see; posts and accounts as everywhere else in the API."""
     query = analysis.parse_query(q)
-    decoded = decode_cursor(cursor)
-    if decoded is not None and not isinstance(decoded, dict):
-        raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                       {"cursor": ["not a cursor from this API"]})
     viewer = current_account()
-    request = SearchRequest(query=query, limit=limit, cursor=decoded,
+    request = SearchRequest(query=query, limit=limit, cursor=decode_cursor(cursor, shape=dict),
                             viewer=viewer_from_account(viewer), **filters)
     try:
-        found = get_engine().search(request)
+        with refusing(BadCursor, why="not a cursor from this search engine"):
+            found = get_engine().search(request)
     except SearchUnavailable:
         raise _unavailable() from None
-    except BadCursor:
-        raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                       {"cursor": ["not a cursor from this search engine"]}) from None
-    items = _hydrate(found.hits, viewer)
-    next_cursor = encode_cursor(found.next_cursor) if found.next_cursor else None
-    return {"items": items, "total": found.total, "next_cursor": next_cursor}
+    return page(_hydrate(found.hits, viewer), found.next_cursor or None, total=found.total)
 
 
 @bp.get("/search/suggest")
