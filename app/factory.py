@@ -20,7 +20,6 @@ from app import (
     dbstats,
     headers,
     health,
-    pages,
     ratelimits,
     request_limits,
     runtime,
@@ -33,6 +32,12 @@ from app.config import Config
 from app.errors import ApiError, register_error_handlers, retry_after_only_when_meant
 from app.extensions import limiter, socketio
 from app.jsonio import OrjsonProvider
+from app.pages import dashboard as dashboard_pages
+from app.pages import moderation as moderation_pages
+from app.pages import public as public_pages
+from app.pages import rendering as page_rendering
+from app.pages import signin as signin_pages
+from app.pages.blueprint import bp as pages_bp
 from app.push import setup as push_setup
 from app.push.api import bp as push_bp
 from app.urls import absolutize
@@ -48,6 +53,8 @@ log = logging.getLogger(__name__)
 
 _BLUEPRINTS = (accounts_bp, campaigns_bp, discover_bp, segments_bp, feed_bp, media_bp,
                moderation_bp, search_bp, push_bp)
+#: The page modules: importing them puts their views and template helpers on ``pages_bp``.
+_PAGES = (dashboard_pages, moderation_pages, public_pages, page_rendering, signin_pages)
 #: Each area's setup: its signal receivers, hooks, periodic jobs, commands and checks.
 _SETUPS = (feed.setup, media.setup, moderation.setup, search.setup, push_setup)
 
@@ -136,7 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     api = app.extensions["api"]
     for blueprint in _BLUEPRINTS:
         api.register_blueprint(blueprint, url_prefix=API_PREFIX)
-    app.register_blueprint(pages.bp)
+    app.register_blueprint(pages_bp)
     register_error_handlers(app)
 
     @app.before_request

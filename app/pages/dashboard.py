@@ -9,7 +9,8 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 
 from app.auth import current_account
-from app.pages import bp, charts
+from app.pages import charts
+from app.pages.blueprint import bp
 from app.pages.rendering import forbidden, render
 from feed import campaigns, stats
 from feed.models import Campaign

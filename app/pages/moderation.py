@@ -15,9 +15,10 @@ from markupsafe import Markup, escape
 from app.accounts import service as accounts
 from app.auth import current_account
 from app.errors import ApiError
-from app.pages import bp
+from app.pages.blueprint import bp
 from app.pages.rendering import forbidden, render
 from app.pages.security import csrf_ok
+from moderation import service
 
 QUEUE_SIZE = 50
 AUDIT_SIZE = 30
@@ -92,8 +93,6 @@ def _moderator():
 
 @bp.get("/admin/moderation")
 def moderation_queue():
-    from moderation import service
-
     viewer, refusal = _moderator()
     if refusal is not None:
         return refusal
@@ -116,8 +115,6 @@ def moderation_queue():
 
 @bp.post("/admin/moderation/<item_id>/decision")
 def moderation_decide(item_id: str):
-    from moderation import service
-
     viewer, refusal = _moderator()
     if refusal is not None:
         return refusal

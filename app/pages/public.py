@@ -14,7 +14,8 @@ from app.accounts.models import Account
 from app.accounts.service import USERNAME_RE
 from app.auth import current_account
 from app.errors import ApiError
-from app.pages import bp, layout
+from app.pages import layout
+from app.pages.blueprint import bp
 from app.pages.rendering import not_found, render
 from app.pages.security import csrf_ok
 from app.pages.signin import safe_next

@@ -11,7 +11,7 @@ from urllib.parse import urljoin, urlsplit
 from flask import Response, make_response, render_template, request
 
 from app.auth import current_account
-from app.pages import bp
+from app.pages.blueprint import bp
 from app.pages.security import CSRF_FIELD, csrf_token
 
 SITE_NAME = "Fanhub"

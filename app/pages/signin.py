@@ -15,7 +15,7 @@ from flask import redirect, request, session, url_for
 from app.accounts import service as accounts
 from app.accounts import tokens
 from app.errors import ApiError
-from app.pages import bp
+from app.pages.blueprint import bp
 from app.pages.rendering import render
 from app.pages.security import CSRF_KEY, csrf_ok, csrf_token
 from app.ratelimits import limit, remember_sign_in

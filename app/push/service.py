@@ -21,7 +21,7 @@ from bson import ObjectId
 from flask import current_app
 from mongoengine.errors import NotUniqueError
 
-from app import presence
+from app import jobs, presence
 from app.accounts import service as accounts
 from app.errors import ApiError
 from app.extensions import redis_client
@@ -117,11 +117,9 @@ def note(kind: str, actor: dict | None, post_id: str | None, text: str = "",
 
 
 def _enqueue_devices(account_ids: list[str], message: dict) -> int:
-    from app.push.tasks import deliver
-
     sent = 0
     for device in PushDevice.objects(account__in=account_ids).only("id"):
-        deliver.delay(str(device.id), message)
+        jobs.enqueue("app.push.tasks.deliver", str(device.id), message)
         sent += 1
     return sent
 
@@ -169,10 +167,8 @@ def on_post_saved(post: Any, before: str | None = None, **_: Any) -> None:
     """A post just published: its author's notify-followers are pushed (one job)."""
     if post.status != "published" or before == "published":
         return
-    from app.push.tasks import push_post
-
     try:
-        push_post.delay(str(post.id))
+        jobs.enqueue("app.push.tasks.push_post", str(post.id))
     except Exception:
         log.exception("push of post %s not queued", post.id)
 
@@ -180,18 +176,16 @@ def on_post_saved(post: Any, before: str | None = None, **_: Any) -> None:
 def push_post(post_id: str) -> int:
     """Enqueue the batches of a post's push; returns how many followers were enqueued.
     Once per post (a marker), however often the job runs."""
-    from app.push.tasks import push_batch
-
     item = hydrate.load([post_id]).get(post_id)
     if item is None or item["status"] != "published":
         return 0
     if not redis_client.set(f"push-post:{post_id}", 1, nx=True, ex=7 * 24 * 3600):
         return 0
     enqueued = 0
-    with push_batch.app.producer_or_acquire() as producer:  # one connection for every batch
+    with jobs.producer() as producer:  # one connection for every batch
         for chunk in graph.notify_followers(item["author_id"],
                                             int(current_app.config["PUSH_BATCH"])):
-            push_batch.apply_async((post_id, chunk), producer=producer)
+            jobs.enqueue("app.push.tasks.push_batch", post_id, chunk, producer=producer)
             enqueued += len(chunk)
     return enqueued
 
