@@ -1,4 +1,5 @@
-"""Time helpers: everything is UTC, written the way the contract writes it."""
+"""Time helpers: everything is UTC, written the way the contract writes it (``iso``, and
+``Written`` for response schemas)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,17 @@ class Instant(fields.AwareDateTime):
             return parse_instant(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+
+class Written(fields.String):
+    """The one time field of response schemas: a datetime written as ``iso`` writes it.
+
+    A string is already written (JSON kept in a cache and dumped again) and passes as is;
+    the OpenAPI sees a string, as before (``app.contract`` makes every ``*_at`` a date-time).
+    """
+
+    def _serialize(self, value: object, attr: str | None, obj: object,
+                   **kwargs: object) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return iso(value)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from app.api import Blueprint
 from app.auth import auth_required
 from app.idempotency import idempotent
 from app.pagination import PageArgs, page_schema
+from app.times import Written
 from feed import segments
 
 bp = Blueprint("segments", __name__, description="Behaviour segments of an account's fans")
@@ -55,7 +56,7 @@ class SegmentSchema(Schema):
     size_exact = fields.Boolean(metadata={
         "description": "false for a very large segment: the last count (at most a minute old) "
                        "or, until the first count, an upper bound"})
-    created_at = fields.String()
+    created_at = Written()
 
 
 SegmentPageSchema = page_schema(SegmentSchema)
@@ -67,7 +68,7 @@ SegmentPageSchema = page_schema(SegmentSchema)
 @bp.arguments(SegmentCreateSchema)
 @bp.response(201, SegmentSchema)
 def create_segment(data):
-    return segments.segment_json(segments.create(g.account, data), with_size=True)
+    return segments.sized(segments.create(g.account, data))
 
 
 @bp.get("/segments")
@@ -82,7 +83,7 @@ def list_segments(args):
 @auth_required()
 @bp.response(200, SegmentSchema)
 def get_segment(segment_id):
-    return segments.segment_json(segments.get(g.account, segment_id), with_size=True)
+    return segments.sized(segments.get(g.account, segment_id))
 
 
 @bp.patch("/segments/<string:segment_id>")
@@ -90,8 +91,7 @@ def get_segment(segment_id):
 @bp.arguments(SegmentUpdateSchema)
 @bp.response(200, SegmentSchema)
 def update_segment(changes, segment_id):
-    return segments.segment_json(segments.update(g.account, segment_id, changes),
-                                 with_size=True)
+    return segments.sized(segments.update(g.account, segment_id, changes))
 
 
 @bp.delete("/segments/<string:segment_id>")

@@ -29,7 +29,6 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import newest_first
-from app.times import iso
 from feed import audience, cache, graph
 from feed.models import Campaign, Post, Segment
 
@@ -130,7 +129,7 @@ def delete(owner: Account, segment_id: str) -> None:
 def page(owner: Account, limit: int, cursor: str | None) -> dict[str, Any]:
     _check_owner(owner)
     rows, next_cursor = newest_first(Segment.objects(owner=owner.id), limit, cursor)
-    return {"items": [segment_json(s) for s in rows], "next_cursor": next_cursor}
+    return {"items": rows, "next_cursor": next_cursor}
 
 
 def members(segment: Segment) -> set[str]:
@@ -238,12 +237,11 @@ def count(segment_id: str) -> int | None:
     return found
 
 
-def segment_json(segment: Segment, with_size: bool = False) -> dict[str, Any]:
-    data: dict[str, Any] = {"id": str(segment.id), "name": segment.name,
-                            "rules": list(segment.rules), "created_at": iso(segment.created_at)}
-    if with_size:
-        data["size"], data["size_exact"] = size(segment)
-    return data
+def sized(segment: Segment) -> Segment:
+    """The segment with its ``size`` and ``size_exact`` now (not stored): a single segment's
+    answer carries them, a list's items do not."""
+    segment.size, segment.size_exact = size(segment)
+    return segment
 
 
 # --- events --------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from app.idempotency import idempotent
 from app.pagination import page
 from app.ratelimits import limit
 from moderation import service, terms
+from moderation.models import Report
 from moderation.schemas import (
     ModeratedAccountSchema,
     ModerationAuditArgs,
@@ -125,9 +126,8 @@ def unverify(data, account_id):
 
 # -- reports (any signed-in account) -------------------------------------------------------
 
-def _report(target_type: str, target_id: str, data: dict) -> dict:
-    entry = service.report(g.account, target_type, target_id, data["reason"], data["details"])
-    return service.report_json(entry)
+def _report(target_type: str, target_id: str, data: dict) -> Report:
+    return service.report(g.account, target_type, target_id, data["reason"], data["details"])
 
 
 @bp.post("/posts/<string:post_id>/reports")

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from app.accounts.schemas import AccountSchema
 from app.pagination import PageArgs, page_schema
+from app.times import Written
 from moderation.models import ACTIONS, REASONS, STATUSES, TARGET_TYPES
 from moderation.terms import MAX_TERM_LENGTH, MAX_TERMS
 
@@ -102,4 +103,4 @@ class ReportSchema(Schema):
     target_id = fields.String()
     reason = fields.String()
     details = fields.String(allow_none=True)
-    created_at = fields.String()
+    created_at = Written()

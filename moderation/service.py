@@ -266,13 +266,6 @@ def report(reporter: Any, target_type: str, target_id: str, reason: str,
     return entry
 
 
-def report_json(entry: Report) -> dict:
-    return {"id": str(entry.id), "reporter_id": entry.reporter_id,
-            "target_type": entry.target_type, "target_id": entry.target_id,
-            "reason": entry.reason, "details": entry.details,
-            "created_at": iso(entry.created_at)}
-
-
 # -- decisions ----------------------------------------------------------------------------
 
 def decide(item_id: str, moderator: Any, action: str, reason: str | None = None

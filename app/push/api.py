@@ -10,6 +10,7 @@ from app.auth import auth_required
 from app.idempotency import idempotent
 from app.push import service
 from app.push.models import PLATFORMS, TYPES
+from app.times import Written
 
 bp = Blueprint("push", __name__, description="Push notifications: devices and preferences")
 
@@ -35,7 +36,7 @@ class DeviceCreateSchema(Schema):
 class DeviceSchema(Schema):
     id = fields.String()
     platform = fields.String(metadata={"enum": list(PLATFORMS)})
-    created_at = fields.String()
+    created_at = Written()
 
 
 PreferencesSchema = Schema.from_dict(
@@ -49,7 +50,7 @@ PreferencesSchema = Schema.from_dict(
 @bp.response(201, DeviceSchema)
 def add_device(data):
     """Register this device for push (the same token or endpoint twice is one device)."""
-    return service.device_json(service.register_device(g.account, data))
+    return service.register_device(g.account, data)
 
 
 @bp.delete("/push/devices/<string:device_id>")

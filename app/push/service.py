@@ -27,18 +27,12 @@ from app.errors import ApiError
 from app.extensions import redis_client
 from app.push.models import TYPES, PushDevice, PushPreferences
 from app.push.providers import Apns, Fcm, PushError, Transient, Unregistered, WebPush
-from app.times import iso
 from feed import graph, hydrate
 
 log = logging.getLogger(__name__)
 
 
 # --- devices and preferences ---------------------------------------------------------------
-
-
-def device_json(device: PushDevice) -> dict:
-    return {"id": str(device.id), "platform": device.platform,
-            "created_at": iso(device.created_at)}
 
 
 def register_device(account: Any, data: dict) -> PushDevice:
