@@ -8,7 +8,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from bson import ObjectId
@@ -69,6 +69,13 @@ def refusing(*errors: type[BaseException], why: str = NOT_OURS, name: str = "cur
         raise _invalid(name, why, message) from None
 
 
+def reject_cursor(why: str = NOT_OURS, name: str = "cursor",
+                  message: str = "cursor is not valid") -> NoReturn:
+    """The 400 ``invalid_cursor`` for a cursor that decoded but leads nowhere (a ranking
+    that has expired)."""
+    raise _invalid(name, why, message)
+
+
 def _plain(value: Any, depth: int = 0) -> bool:
     """True when ``value`` is within what we ever encode (no 20-digit numbers, no nesting)."""
     if value is None or isinstance(value, (bool, str)):
@@ -86,8 +93,8 @@ def _plain(value: Any, depth: int = 0) -> bool:
     return False
 
 
-# Parts of a list cursor, for ``decode_cursor(cursor, parts=(...))``: each checks and
-# converts one position, raising ValueError when it does not fit.
+# Parts of a cursor, for ``decode_cursor(cursor, parts)``: each checks and converts one
+# value, raising ValueError when it does not fit.
 def ms_part(value: Any) -> int:
     """Epoch milliseconds inside ``app.times``' range."""
     from_ms(value)
@@ -105,6 +112,15 @@ def int_part(value: Any) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError("not an integer")
     return value
+
+
+def int_range(least: int, most: int) -> Callable[[Any], int]:
+    """An integer from ``least`` to ``most`` (an offset into a list of known length)."""
+    def check(value: Any) -> int:
+        if not least <= int_part(value) <= most:
+            raise ValueError("out of range")
+        return value
+    return check
 
 
 def id_part(value: Any) -> str:
@@ -133,13 +149,15 @@ def one_of(*choices: Any) -> Callable[[Any], Any]:
     return check
 
 
-def decode_cursor(cursor: str | None, parts: Sequence[Callable[[Any], Any]] | None = None,
+def decode_cursor(cursor: str | None,
+                  parts: Sequence[Callable[[Any], Any]] | Callable[[Any], Any] | None = None,
                   name: str = "cursor", shape: type | None = None) -> Any:
     """The value inside a cursor, or None; a cursor we did not make is a 400.
 
-    Every cursor is checked for what we ever put in one (``_plain``); with ``parts`` it must
-    be a list of exactly those parts, each checked and converted (``ms_part``, ``id_part``,
-    ...), so a well-formed cursor holding an impossible value is a 400 too, not a 500 later.
+    Every cursor is checked for what we ever put in one (``_plain``). With a sequence of
+    ``parts`` it must be a list of exactly those parts, each checked and converted
+    (``ms_part``, ``id_part``, ...); with one part it is that single value. So a
+    well-formed cursor holding an impossible value is a 400 too, not a 500 later.
     With ``shape`` (``dict``, ``list``) it must be of that type.
     """
     if not cursor:
@@ -153,12 +171,23 @@ def decode_cursor(cursor: str | None, parts: Sequence[Callable[[Any], Any]] | No
         raise _invalid(name)
     if parts is None:
         return value
-    if not isinstance(value, list) or len(value) != len(parts):
-        raise _invalid(name)
     try:
+        if callable(parts):
+            return parts(value)
+        if not isinstance(value, list) or len(value) != len(parts):
+            raise ValueError("not the cursor's parts")
         return [part(v) for part, v in zip(parts, value, strict=True)]
     except (ValueError, TypeError):
         raise _invalid(name) from None
+
+
+def after_key(query: Any, field: str, value: Any, last_id: str,
+              ascending: bool = False) -> Any:
+    """The rows of a MongoDB ``query`` that come after ``(value, last_id)`` in the order of
+    ``(field, id)`` (descending unless ``ascending``): the rest of a keyset-paged list."""
+    op = "gt" if ascending else "lt"
+    return query.filter(Q(**{f"{field}__{op}": value})
+                        | Q(**{field: value, f"id__{op}": ObjectId(last_id)}))
 
 
 def page(items: list, next_cursor: Any = None, **extra: Any) -> dict:
@@ -173,10 +202,8 @@ def newest_first(query: Any, limit: int, cursor: str | None) -> tuple[list, str 
 
     The cursor is the last row's id, so rows added meanwhile never shift a page.
     """
-    last = decode_cursor(cursor)
+    last = decode_cursor(cursor, id_part)
     if last is not None:
-        if not (isinstance(last, str) and ObjectId.is_valid(last)):
-            raise _invalid()
         query = query.filter(id__lt=ObjectId(last))
     rows = list(query.order_by("-id").limit(limit + 1))
     more = len(rows) > limit
@@ -193,11 +220,8 @@ def by_time_then_id(query: Any, key: str, limit: int, cursor: str | None,
     page, and rows sharing a time are neither skipped nor repeated.
     """
     bound = decode_cursor(cursor, (instant_part, id_part))
-    op = "gt" if ascending else "lt"
     if bound is not None:
-        at, last_id = bound
-        query = query.filter(Q(**{f"{key}__{op}": at})
-                             | Q(**{key: at, f"id__{op}": ObjectId(last_id)}))
+        query = after_key(query, key, *bound, ascending=ascending)
     sign = "+" if ascending else "-"
     rows = list(query.order_by(f"{sign}{key}", f"{sign}id").limit(limit + 1))
     if len(rows) <= limit:

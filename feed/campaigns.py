@@ -16,7 +16,6 @@ from typing import Any
 
 from bson import ObjectId
 from flask import current_app
-from mongoengine.queryset.visitor import Q
 
 from app import screening
 from app.accounts import service as accounts
@@ -24,6 +23,7 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import (
+    after_key,
     count_part,
     decode_cursor,
     encode_cursor,
@@ -221,8 +221,7 @@ def entries(campaign: Campaign, viewer: Account | None, sort: str = "new", limit
             value, last_id = bound
             if sort == "new":
                 value = from_ms(value)
-            batch = batch.filter(Q(**{f"{field}__lt": value})
-                                 | Q(**{field: value, "id__lt": ObjectId(last_id)}))
+            batch = after_key(batch, field, value, last_id)
         rows = list(batch.order_by(f"-{field}", "-id").only("id", "created_at", "view_count")
                     .limit(limit + 10))
         keys = {str(r.id): (cache.score(r.created_at) if sort == "new" else r.view_count)

@@ -26,7 +26,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import decode_cursor, encode_cursor, int_range, reject_cursor, str_part
 from feed import audience, graph, hydrate, interests, pagecache, rank, trends
 from feed.models import Like, Post
 
@@ -122,14 +122,16 @@ def _build(viewer: Account | None, who: str) -> tuple[str, int]:
     return snapshot, len(entries)
 
 
+def _snapshot_part(value: object) -> str:
+    """A snapshot's name (``secrets.token_hex(6)``)."""
+    if len(str_part(value)) != 12:
+        raise ValueError("not a snapshot")
+    return value
+
+
 def _read_cursor(cursor: str) -> tuple[str, int]:
-    value = decode_cursor(cursor)
-    if (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
-            and len(value[0]) == 12 and isinstance(value[1], int)
-            and not isinstance(value[1], bool) and 0 < value[1] <= MAX_ITEMS):
-        return value[0], value[1]
-    raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                   {"cursor": ["not a cursor from this API"]})
+    snapshot, offset = decode_cursor(cursor, (_snapshot_part, int_range(1, MAX_ITEMS)))
+    return snapshot, offset
 
 
 def _kept_key(who: str, limit: int) -> str:
@@ -185,8 +187,7 @@ def page(viewer: Account | None, device: str | None, limit: int,
     entries, size = pipe.execute() if key else ([], 0)
     if not size:
         if cursor:
-            raise ApiError(400, "invalid_cursor", "this ranking has expired: start again",
-                           {"cursor": ["expired"]})
+            reject_cursor("expired", message="this ranking has expired: start again")
         snapshot, size = _build(viewer, who)
         key = _snapshot_key(who, snapshot)
         entries = redis_client.lrange(key, 0, limit - 1)

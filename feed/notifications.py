@@ -13,9 +13,8 @@ from bson import ObjectId
 from app import live, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
-from app.errors import ApiError
 from app.extensions import redis_client
-from app.pagination import decode_cursor, encode_cursor, newest_first
+from app.pagination import decode_cursor, encode_cursor, id_part, newest_first
 from app.times import as_utc, iso
 from feed import graph
 from feed.models import Notification, NotificationState
@@ -91,10 +90,7 @@ def grouped_page(account: Account, limit: int, cursor: str | None) -> dict:
     latest one, and a later page skips the groups that had a newer notification (they were
     on an earlier page). Blocked and muted actors are left out.
     """
-    last = decode_cursor(cursor)
-    if last is not None and not (isinstance(last, str) and ObjectId.is_valid(last)):
-        raise ApiError(400, "invalid_cursor", "cursor is not valid",
-                       {"cursor": ["not a cursor from this API"]})
+    last = decode_cursor(cursor, id_part)
     mine = Notification.objects(account=account.id)
     scan = mine.filter(id__lt=ObjectId(last)) if last else mine
     hidden = graph.hidden_ids(account.id)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bson import ObjectId
 from flask import current_app
-from mongoengine.queryset.visitor import Q
 
 from app.accounts.models import Account
 from app.extensions import redis_client
-from app.pagination import decode_cursor, id_part, ms_part
+from app.pagination import after_key, decode_cursor, id_part, ms_part
 from app.redis_clients import queue_eval
 from app.times import from_ms
 from feed import audience, cache, graph, hydrate
@@ -274,8 +272,7 @@ def query_page(query: Any, viewer: Account | None, limit: int,
     while len(items) <= limit:
         batch = query
         if upper:
-            at = from_ms(upper[0])
-            batch = batch.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=ObjectId(upper[1])))
+            batch = after_key(batch, "created_at", from_ms(upper[0]), upper[1])
         rows = list(batch.order_by("-created_at", "-id").only("id", "created_at").limit(limit + 10))
         items += hydrate.posts_json([str(p.id) for p in rows], viewer)
         more = len(rows) == limit + 10
