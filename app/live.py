@@ -1,9 +1,11 @@
 """Live events: one way to emit from web and worker processes, and a control channel.
 
 Events go through Flask-SocketIO, initialized with the Redis message queue, so an emit from
-any process reaches clients connected to any web process. Rooms are named here:
-``account:<id>`` (every connection of an account), ``post:<id>`` (post subscribers), and the
-feed's ``feed:<author>:<segment>`` / ``page:<author>:<segment>`` (see feed/live_events.py).
+any process reaches clients connected to any web process. Every room is named here:
+``account:<id>`` (every connection of an account), ``post:<id>`` (post subscribers),
+``feed:<author>:<segment>`` (followers of an author in a segment) and
+``page:<author>:<segment>`` (subscribers of an author's page in a segment); which
+connections are in which is the feed's rule (feed/subscriptions.py).
 
 Socket.IO's own queue can only address connections by id or room. Some changes need the
 process that holds a connection to act on it: a follow changes which rooms a connection is
@@ -47,6 +49,14 @@ def account_room(account_id: object) -> str:
 
 def post_room(post_id: object) -> str:
     return f"post:{post_id}"
+
+
+def feed_room(author_id: object, segment: str) -> str:
+    return f"feed:{author_id}:{segment}"
+
+
+def page_room(author_id: object, segment: str) -> str:
+    return f"page:{author_id}:{segment}"
 
 
 def emit(event: str, payload: dict[str, Any], room: str | list[str]) -> None:

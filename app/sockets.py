@@ -13,6 +13,9 @@ account's state on every connect, so a reconnecting client resumes them:
   segment, for ``feed.new``;
 - ``page:<author>:<segment>`` and ``post:<id>`` for what the client subscribed to.
 
+Which rooms those are, what a viewer may subscribe to and which subscribers may get a post's
+events is the feed's rule (feed/subscriptions.py); room names are app/live.py's.
+
 Each process keeps its own connections in a local registry (sid -> viewer, token, rooms).
 Changes that concern a connection held by another process travel on the control channel
 (app/live.py): follows and blocks rebuild rooms, revoked tokens and suspended accounts close
@@ -41,11 +44,11 @@ from flask import Flask, current_app, request
 from socketio.exceptions import ConnectionRefusedError as Refused
 
 from app import live, presence, signals
-from app.accounts import service as accounts
 from app.accounts import tokens
 from app.accounts.models import Account
 from app.auth import account_for_token, session_token
 from app.extensions import socketio
+from feed import subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -173,16 +176,6 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
-def disconnect_account(account_id: object) -> None:
-    """Close every live connection of the account, whichever process holds it."""
-    live.disconnect_account(account_id)
-
-
-def local_count() -> int:
-    """Connections held by this process (health and benchmarks)."""
-    return len(registry.by_sid)
-
-
 # --- rooms ---------------------------------------------------------------------------------
 
 
@@ -201,28 +194,16 @@ def _set_rooms(conn: Connection, wanted: set[str]) -> None:
 
 def _resync(conn: Connection, account: Account | None = None) -> None:
     """Rebuild the connection's rooms from the viewer's current follows, blocks and profile."""
-    from feed import audience, graph
-    from feed.live_events import feed_room, page_room
-
     with conn.lock:
-        wanted: set[str] = set()
-        blocked: set[str] = set()
         if conn.account_id:
-            account = account or accounts.get(conn.account_id)
+            account = account or subscriptions.viewer(conn.account_id)
             if account is None or account.suspended:
                 _close(conn)
                 return
-            conn.profile = audience.profile_of(account)
-            conn.segment = audience.segment(conn.profile)
-            blocked = graph.blocked_by(conn.account_id)
-            authors = graph.following_ids(conn.account_id) - graph.hidden_ids(conn.account_id)
-            wanted.add(live.account_room(conn.account_id))
-            wanted |= {feed_room(author, conn.segment) for author in authors}
-        conn.pages -= blocked
-        conn.posts = {p: a for p, a in conn.posts.items() if a not in blocked}
-        wanted |= {page_room(author, conn.segment) for author in conn.pages}
-        wanted |= {live.post_room(post_id) for post_id in conn.posts}
-        _set_rooms(conn, wanted)
+        found = subscriptions.membership(account, conn.pages, conn.posts)
+        conn.profile, conn.segment = found.profile, found.segment
+        conn.pages, conn.posts = found.pages, found.posts
+        _set_rooms(conn, found.rooms)
 
 
 def _recheck(conn: Connection) -> None:
@@ -274,29 +255,6 @@ def _target(data: Any) -> tuple[str, str] | None:
     return kind, value
 
 
-def _viewer(conn: Connection) -> Account | None:
-    return accounts.get(conn.account_id) if conn.account_id else None
-
-
-def _may_see_post(conn: Connection, post_id: str) -> str | None:
-    """The post's author id if the viewer may see the post (``feed.visibility``)."""
-    from feed import hydrate, visibility
-
-    item = hydrate.load([post_id]).get(post_id)
-    if not visibility.may_see(_viewer(conn), item):
-        return None
-    return item["author_id"]
-
-
-def _may_see_account(conn: Connection, account_id: str) -> bool:
-    from feed import graph
-
-    author = accounts.get(account_id)
-    if author is None or author.suspended:
-        return False
-    return not (conn.account_id and account_id in graph.blocked_by(conn.account_id))
-
-
 def _error(code: str) -> dict:
     return {"ok": False, "error": code}
 
@@ -304,8 +262,6 @@ def _error(code: str) -> dict:
 def subscribe(conn: Connection, data: Any) -> dict:
     """Join a post's or an account page's room if the viewer may see it. Checked and joined
     under the connection's lock, so a block arriving meanwhile cannot be overtaken."""
-    from feed.live_events import page_room
-
     target = _target(data)
     if target is None:
         return _error("invalid_payload")
@@ -315,16 +271,16 @@ def subscribe(conn: Connection, data: Any) -> dict:
         if not known and len(conn.posts) + len(conn.pages) >= MAX_SUBSCRIPTIONS:
             return _error("too_many_subscriptions")
         if kind == "post_id":
-            author = _may_see_post(conn, ident)
+            author = subscriptions.post_author_if_visible(conn.account_id, ident)
             if author is None:
                 return _error("not_found")
             conn.posts[ident] = author
             room = live.post_room(ident)
         else:
-            if not _may_see_account(conn, ident):
+            if not subscriptions.may_follow_page(conn.account_id, ident):
                 return _error("not_found")
             conn.pages.add(ident)
-            room = page_room(ident, conn.segment)
+            room = live.page_room(ident, conn.segment)
         if room not in conn.rooms:
             socketio.server.enter_room(conn.sid, room, namespace=NAMESPACE)
             conn.rooms.add(room)
@@ -332,8 +288,6 @@ def subscribe(conn: Connection, data: Any) -> dict:
 
 
 def unsubscribe(conn: Connection, data: Any) -> dict:
-    from feed.live_events import page_room
-
     target = _target(data)
     if target is None:
         return _error("invalid_payload")
@@ -344,7 +298,7 @@ def unsubscribe(conn: Connection, data: Any) -> dict:
             room = live.post_room(ident)
         else:
             conn.pages.discard(ident)
-            room = page_room(ident, conn.segment)
+            room = live.page_room(ident, conn.segment)
         if room in conn.rooms:
             socketio.server.leave_room(conn.sid, room, namespace=NAMESPACE)
             conn.rooms.discard(room)
@@ -379,15 +333,13 @@ def _on_revoke(message: dict) -> None:
 
 @live.on_control("emit_matching")
 def _on_emit_matching(message: dict) -> None:
-    from feed import audience
-
     rule, rooms = message.get("audience"), message.get("rooms") or []
     if not rooms:
         return
     server = socketio.server
     for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, rooms)):
         conn = registry.get(sid)
-        if conn is not None and audience.matches(rule, conn.profile):
+        if conn is not None and subscriptions.matches(rule, conn.profile):
             server.emit(message["event"], message["payload"], to=sid, namespace=NAMESPACE,
                         ignore_queue=True)
 
@@ -396,8 +348,6 @@ def _on_emit_matching(message: dict) -> None:
 def _on_emit_visible(message: dict) -> None:
     """Send a post's event to the local subscribers who may see the post now; those who may
     not leave its room (``event`` None: only that)."""
-    from feed import hydrate, visibility
-
     post_id = str(message.get("post_id") or "")
     if not ObjectId.is_valid(post_id):
         return
@@ -406,12 +356,12 @@ def _on_emit_visible(message: dict) -> None:
     sids = [sid for sid, _eio in list(server.manager.get_participants(NAMESPACE, room))]
     if not sids:
         return
-    item = hydrate.load([post_id]).get(post_id)
+    may_receive = subscriptions.post_receivers(post_id)
     for sid in sids:
         conn = registry.get(sid)
         if conn is None:
             continue
-        if visibility.may_see(_viewer(conn), item):
+        if may_receive(conn.account_id):
             if message.get("event"):
                 server.emit(message["event"], message["payload"], to=sid, namespace=NAMESPACE,
                             ignore_queue=True)
@@ -496,10 +446,6 @@ def init_app(app: Flask) -> None:
     socketio.server.async_handlers = False
     _guard_packets(socketio.server)
     signals.account_changed.connect(_on_account_changed, weak=False)
-    from feed import live_events
-
-    signals.post_saved.connect(live_events.on_post_saved, weak=False)
-    signals.post_saved.connect(live_events.on_post_changed, weak=False)
 
     @socketio.on("connect")
     def on_connect(auth=None):

@@ -19,23 +19,15 @@ from __future__ import annotations
 import logging
 
 from app import live
-from app.accounts import service as accounts
 from app.extensions import redis_client
-from feed import hydrate
+from app.jobs import enqueue
+from feed import hydrate, subscriptions
 
 log = logging.getLogger(__name__)
 
 SEGMENTS = ("female", "male", "default")
 COUNTS_EVERY = 0.5
 PUBLISHED_MARKER_SECONDS = 7 * 24 * 3600
-
-
-def feed_room(author_id: object, segment: str) -> str:
-    return f"feed:{author_id}:{segment}"
-
-
-def page_room(author_id: object, segment: str) -> str:
-    return f"page:{author_id}:{segment}"
 
 
 def _segments_for(rule: dict | None) -> list[str]:
@@ -82,8 +74,8 @@ def _emit_published(post_id: str, item: dict) -> None:
     author, rule = item["author_id"], item["audience"]
     new = {"post": post, "cursor": post["cursor"]}
     segments = _segments_for(rule)
-    feed_rooms = [feed_room(author, segment) for segment in segments]
-    page_rooms = [page_room(author, segment) for segment in segments]
+    feed_rooms = [live.feed_room(author, segment) for segment in segments]
+    page_rooms = [live.page_room(author, segment) for segment in segments]
     if rule and rule.get("interests_any"):
         live.emit_matching("feed.new", new, feed_rooms, rule)
         live.emit_matching("account.post", {"post": post}, page_rooms, rule)
@@ -97,27 +89,17 @@ def _emit_published(post_id: str, item: dict) -> None:
 def counts_changed(post_id: str) -> None:
     """Schedule one ``post.counts`` for this post unless one is already on its way."""
     if redis_client.set(f"counts-pending:{post_id}", 1, nx=True, px=int(COUNTS_EVERY * 1000)):
-        from feed.tasks import emit_counts
-
-        emit_counts.apply_async((post_id,), countdown=COUNTS_EVERY)
-
-
-def _public(item: dict) -> bool:
-    """Everyone may see it (published, no audience, its author in good standing)."""
-    if item["status"] != "published" or item["audience"]:
-        return False
-    author = accounts.public_many([item["author_id"]]).get(item["author_id"])
-    return author is not None and not author["suspended"]
+        enqueue("feed.tasks.emit_counts", post_id, countdown=COUNTS_EVERY)
 
 
 def _to_subscribers(event: str, payload: dict, post_id: str, item: dict | None) -> None:
     """An event for a post's subscribers, checked when it is sent: a public post's go to
     its room in one emit; anyone else's are checked by each web process against each
-    subscriber (``feed.visibility``), so a subscription made while the post was public
+    subscriber (``feed.subscriptions``), so a subscription made while the post was public
     gets nothing once it is re-targeted, held or its author suspended."""
     if item is None:
         return
-    if _public(item):
+    if subscriptions.public(item):
         live.emit(event, payload, live.post_room(post_id))
     else:
         live.emit_visible(event, payload, post_id)

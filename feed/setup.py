@@ -48,6 +48,7 @@ def init_app(app: Flask) -> None:
         channels,
         foryou,
         interests,
+        live_events,
         mentions,
         pagecache,
         segments,
@@ -63,6 +64,8 @@ def init_app(app: Flask) -> None:
     else:
         register_viewer_check(visibility.may_see_media)
 
+    signals.post_saved.connect(live_events.on_post_saved, weak=False)
+    signals.post_saved.connect(live_events.on_post_changed, weak=False)
     signals.post_saved.connect(channels.on_post_saved, weak=False)
     signals.post_deleted.connect(channels.on_post_deleted, weak=False)
     signals.media_ready.connect(_on_media_ready, weak=False)
