@@ -12,6 +12,8 @@ from __future__ import annotations
 from bson import ObjectId
 from flask import Blueprint, Response, abort, redirect, send_file
 
+from media.models import Media
+from media.service import storage
 from media.storage import (
     LocalStorage,
     ObjectNotFound,
@@ -27,8 +29,6 @@ files_bp = Blueprint("media_files", __name__)
 def _exists(key: str) -> bool:
     """The key's media still exists: a deleted one's files are not served, even in the
     moments before the purge job removes them. Keys are ``media/<id>-<random>/<file>``."""
-    from media.models import Media
-
     folder = key.split("/")[1] if key.count("/") >= 2 else ""
     media_id = folder.split("-", 1)[0]
     if not ObjectId.is_valid(media_id):
@@ -39,8 +39,6 @@ def _exists(key: str) -> bool:
 
 @files_bp.get("/media-files/<path:key>")
 def media_file(key: str):
-    from media.service import storage
-
     store = storage()
     if store.signer is not None:  # only signed, unexpired paths (media/signing.py)
         key = store.signer.verify(key) or ""

@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,16 @@ from flask import current_app
 from app import signals
 from app.errors import ApiError
 from app.extensions import redis_client
+from app.jobs import enqueue
+from app.live import account_room, emit
 from app.locks import JobLock
 from app.times import as_utc, iso, utcnow
 from media.images import ImageLimits, process_image
 from media.models import Media, Rendition
-from media.probe import Limits, MediaRejected, probe
+from media.probe import Limits, MediaRejected, probe, sniff_file
 from media.storage import ObjectNotFound, StorageError, TransientStorageError, storage_from_config
 from media.transcode import Options, TranscodeError, transcode
-from media.tus import TUS_VERSION, Upload, UploadStore
+from media.tus import TUS_VERSION, TusError, Upload, UploadStore
 
 log = logging.getLogger(__name__)
 
@@ -283,7 +286,7 @@ def create_from_file(owner_id: Any, path: Path, filename: str, kind: str, contai
         media.save()
     finally:
         path.unlink(missing_ok=True)
-    enqueue(media)
+    queue_processing(media)
     return media
 
 
@@ -341,9 +344,6 @@ def create_from_upload(account: Any, upload_id: str) -> Media:
         raise ApiError(404, "not_found", "no such upload")
     if upload.owner != str(account.id):
         raise ApiError(403, "forbidden", "this upload is not yours")
-    from media.probe import sniff_file
-    from media.tus import TusError
-
     try:
         with store.locked(upload):  # two claims at once make one media
             upload = store.get(upload.id) or upload
@@ -370,11 +370,9 @@ def create_from_upload(account: Any, upload_id: str) -> Media:
         raise ApiError(exc.status, exc.code, exc.message) from None
 
 
-def enqueue(media: Media) -> None:
-    from media.tasks import process_media
-
+def queue_processing(media: Media) -> None:
     try:
-        process_media.apply_async(args=[str(media.id)], queue="media")
+        enqueue("media.tasks.process_media", str(media.id), queue="media")
     except Exception as exc:  # broker down: the media stays processing; a re-queue sweep fixes it
         log.error("could not queue media %s: %s", media.id, exc)
 
@@ -385,8 +383,6 @@ def enqueue(media: Media) -> None:
 def _emit(event: str, media: Media, payload: dict) -> None:
     """The contract's media events, to the owner's room."""
     try:
-        from app.live import account_room, emit
-
         emit(event, payload, room=account_room(media.owner))
     except Exception:  # live updates are best effort; the job's result is in the database
         log.exception("emitting %s failed", event)
@@ -567,8 +563,6 @@ def requeue_stuck() -> int:
 
     A job waiting for its retry (``media:retry:{id}``) is left to it.
     """
-    from datetime import timedelta
-
     redis = current_app.extensions.get("redis")
     now = utcnow()
     died = now - timedelta(seconds=job_lock_seconds())
@@ -588,7 +582,7 @@ def requeue_stuck() -> int:
             continue  # moved meanwhile, or another sweep took it
         log.warning("media %s: its job was lost (attempt %d); queued again", media.id,
                     media.attempts)
-        enqueue(media)
+        queue_processing(media)
         count += 1
     return count
 
@@ -619,10 +613,8 @@ def discard(media_ids: list[str], owner_id: Any | None = None, queue: bool = Tru
 
 
 def _queue_purge() -> None:
-    from media.tasks import purge_deleted
-
     try:
-        purge_deleted.apply_async(queue="media")
+        enqueue("media.tasks.purge_deleted", queue="media")
     except Exception as exc:  # no broker: the sweep purges them
         log.warning("could not queue the media purge: %s", exc)
 

@@ -11,25 +11,23 @@ from typing import Any
 
 from flask import Flask
 
-from app import signals
+from app import health, signals
+from app.jobs import enqueue
+from media import service
+from media.files import files_bp
+from media.transcode import interrupt_all
 
 
 def _on_account_deleted(account: Any, **_: Any) -> None:
-    from media.tasks import delete_account_media
-
     try:
-        delete_account_media.apply_async(args=[str(account.id)], queue="media")
+        enqueue("media.tasks.delete_account_media", str(account.id), queue="media")
     except Exception:  # no broker: do it now
-        from media.service import delete_account_media as delete_now
-
-        delete_now(account.id)
+        service.delete_account_media(account.id)
 
 
 def _storage_health() -> dict:
     """Reachable storage: one read of a probe key (a HEAD on S3)."""
-    from media.service import storage
-
-    store = storage()
+    store = service.storage()
     store.exists("healthz/probe")
     bucket = getattr(store, "bucket", None)
     return {"backend": f"s3://{bucket}" if bucket else f"local:{getattr(store, 'root', '')}"}
@@ -37,17 +35,12 @@ def _storage_health() -> dict:
 
 def _on_worker_stopping(_sender: object) -> None:
     """The worker is stopping: running transcodes end now and come back as retries."""
-    from media.transcode import interrupt_all
-
     interrupt_all()
 
 
 def init_app(app: Flask) -> None:
     """Serve stored files, clean up after deleted accounts and media, expire abandoned
     uploads."""
-    from app import health
-    from media.files import files_bp
-
     app.register_blueprint(files_bp)
     health.register(app, "storage", _storage_health)
     signals.account_deleted.connect(_on_account_deleted, weak=False)

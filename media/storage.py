@@ -184,8 +184,8 @@ class S3Storage:
                  public_base_url: str | None = None, url_ttl: int = 6 * 3600,
                  app_base_url: str = "/media-files", client: object | None = None,
                  signer: UrlSigner | None = None, **client_kwargs: object) -> None:
-        import boto3
-        from botocore.config import Config as BotoConfig
+        import boto3  # imported here: boto3 loads only when S3 storage is configured
+        from botocore.config import Config as BotoConfig  # imported here: likewise, S3 only
 
         self.bucket = bucket
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
@@ -209,6 +209,7 @@ class S3Storage:
 
     @contextlib.contextmanager
     def _errors(self, key: str) -> Iterator[None]:
+        # imported here: botocore loads only when S3 storage is configured
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from flask import current_app
 
+from media import service
 from media.storage import TransientStorageError
 from media.transcode import Interrupted
 
@@ -25,8 +27,6 @@ MAX_RETRIES = 5
 @shared_task(bind=True, name="media.tasks.process_media", queue="media", acks_late=True,
              reject_on_worker_lost=True, max_retries=MAX_RETRIES, ignore_result=True)
 def process_media(self, media_id: str) -> str:
-    from media import service
-
     try:
         status = service.process(media_id)
         if status == "busy" and not self.request.is_eager:
@@ -55,51 +55,37 @@ def process_media(self, media_id: str) -> str:
 
 def _waiting_for_retry(media_id: str, seconds: int) -> None:
     """Tell the lost-job sweep that this media's job is coming back by itself."""
-    from flask import current_app
-
-    from media.service import retry_key
-
     redis = current_app.extensions.get("redis")
     if redis is not None:
         try:
-            redis.set(retry_key(media_id), 1, ex=seconds)
+            redis.set(service.retry_key(media_id), 1, ex=seconds)
         except Exception:  # Redis away: the sweep may queue it once more, which is harmless
             log.warning("could not mark media %s as waiting for its retry", media_id)
 
 
 @shared_task(name="media.tasks.expire_uploads", queue="media", ignore_result=True)
 def expire_uploads() -> int:
-    from media import service
-
     return service.expire_uploads()
 
 
 @shared_task(name="media.tasks.delete_account_media", queue="media", acks_late=True,
              ignore_result=True)
 def delete_account_media(account_id: str) -> int:
-    from media import service
-
     return service.delete_account_media(account_id)
 
 
 @shared_task(name="media.tasks.requeue_stuck", queue="media", ignore_result=True)
 def requeue_stuck() -> int:
-    from media import service
-
     return service.requeue_stuck()
 
 
 @shared_task(name="media.tasks.purge_deleted", queue="media", ignore_result=True)
 def purge_deleted() -> int:
     """Remove the files of deleted media (queued at each delete, and periodically)."""
-    from media import service
-
     return service.purge_deleted()
 
 
 @shared_task(name="media.tasks.purge_strays", queue="media", ignore_result=True)
 def purge_strays() -> int:
     """Remove stored folders of media that no longer exist (hourly)."""
-    from media import service
-
     return service.purge_strays()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import math
 import os
 import shutil
@@ -461,8 +462,6 @@ def _playlist_entries(playlist: Path) -> list[str]:
 
 
 def _stream_info(path: Path, ffprobe: str) -> dict:
-    import json
-
     out = subprocess.run(
         [ffprobe, "-v", "error", "-show_entries",
          "format=bit_rate,duration:stream=codec_type,codec_name,profile,level,width,height",

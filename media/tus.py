@@ -23,6 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from werkzeug.exceptions import ClientDisconnected
+
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,creation-with-upload,termination,checksum,expiration"
 CHECKSUM_ALGORITHMS = "sha1"
@@ -253,6 +255,4 @@ class UploadStore:
 
 def _is_disconnect(exc: BaseException) -> bool:
     """Reading the request body failed because the client went away."""
-    from werkzeug.exceptions import ClientDisconnected
-
     return isinstance(exc, (ClientDisconnected, OSError))

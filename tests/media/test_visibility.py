@@ -176,11 +176,11 @@ def test_deleted_contents_files_are_gone_from_s3(app, server, client, make_accou
 
 def test_a_lost_purge_job_is_made_up_by_the_sweep(app, client, make_account, monkeypatch):
     """The job that removes the files is lost (no broker): the periodic sweep removes them."""
-    from media import service, tasks
+    from media import service
 
     brand = make_account("merchant")
     media = _image(client, brand)
-    monkeypatch.setattr(tasks.purge_deleted, "apply_async",
+    monkeypatch.setattr(service, "enqueue",
                         lambda *a, **k: (_ for _ in ()).throw(OSError("broker down")))
     assert client.delete(f"{API}/media/{media['id']}", headers=brand.headers).status_code == 204
     assert len(_files_of(app, media["id"])) == 2
