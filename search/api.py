@@ -12,14 +12,17 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from app import screening
+from app.accounts import service as accounts
 from app.api import Blueprint
 from app.auth import auth_optional, current_account
 from app.errors import ApiError
 from app.pagination import PageArgs, decode_cursor, page, refusing
 from app.times import Instant
+from feed.hydrate import posts_json
 from search import analysis
+from search.backend import get_engine
 from search.documents import viewer_from_account
-from search.engine import TYPES, BadCursor, SearchRequest, SearchUnavailable, get_engine
+from search.engine import TYPES, BadCursor, SearchRequest, SearchUnavailable
 
 bp = Blueprint("search", __name__, description="Search posts, headlines, videos and accounts")
 
@@ -109,22 +112,18 @@ def suggest(q: str, limit: int) -> dict[str, Any]:
 
 def _accounts_json(ids: list[str], viewer: Any) -> list[dict]:
     """Contract Account JSON in order, leaving out accounts suspended since indexing."""
-    from app.accounts import service
-
-    found = service.get_many(ids)
+    found = accounts.get_many(ids)
     out = []
     for account_id in ids:
         account = found.get(account_id)
         if account is None or account.suspended:
             continue
-        out.append(service.account_json(account, viewer))
+        out.append(accounts.account_json(account, viewer))
     return out
 
 
 def _posts_json(ids: list[str], viewer: Any) -> dict[str, dict]:
     """Contract Post JSON for the posts the viewer may (still) see, by id."""
-    from feed.hydrate import posts_json
-
     return {item["id"]: item for item in posts_json(ids, viewer)}
 
 

@@ -5,6 +5,11 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
+from tqdm import tqdm
+
+from search import indexing
+from search.backend import get_engine
+from search.engine import SearchUnavailable
 
 search_cli = AppGroup("search", help="Manage the search index.")
 
@@ -22,11 +27,6 @@ def _refuse_embedded_store() -> None:
 @with_appcontext
 def reindex_command() -> None:
     """Rebuild the index from MongoDB (new index, bulk load, atomic swap) with a progress bar."""
-    from tqdm import tqdm
-
-    from search import indexing
-    from search.engine import SearchUnavailable, get_engine
-
     _refuse_embedded_store()
     total = indexing.count_sources()
     engine = get_engine()
@@ -42,8 +42,6 @@ def reindex_command() -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Index whatever changed but is not indexed yet (what the periodic job does)."""
-    from search import indexing
-
     _refuse_embedded_store()
     click.echo(indexing.sweep())
 
@@ -52,9 +50,6 @@ def sweep_command() -> None:
 @with_appcontext
 def status_command() -> None:
     """Which engine is configured, whether it answers, and how many documents it holds."""
-    from search import indexing
-    from search.engine import get_engine
-
     engine = get_engine()
     up = engine.ping()
     click.echo(f"engine: {engine.name}")

@@ -14,9 +14,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import nh3
+
+from app.times import as_utc
 from search.analysis import normalize_tag
 from search.engine import Viewer
-from search.ranking import as_utc
 
 INDEXED_AUTHOR_KINDS = frozenset({"merchant", "influencer"})
 POST_KINDS = frozenset({"post", "video", "headline"})
@@ -32,12 +34,7 @@ def _text(value: Any) -> str:
 
 def plain_body(body_html: str | None, body: str | None) -> str:
     """The searchable text of a headline: its rendered HTML without tags, else its Markdown."""
-    if body_html:
-        import nh3
-
-        text = html.unescape(nh3.clean(body_html, tags=set()))
-    else:
-        text = _text(body)
+    text = html.unescape(nh3.clean(body_html, tags=set())) if body_html else _text(body)
     return " ".join(text.split())  # one line: fragments read well wherever they are cut
 
 

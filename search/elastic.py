@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+from app.times import as_utc
 from search import analysis
 from search.documents import (
     RESTRICTED,
@@ -47,7 +48,6 @@ from search.ranking import (
     KIND_WORDS,
     POPULARITY_STEPS,
     RECENCY_STEPS,
-    as_utc,
     origin_from_cursor,
     origin_now,
 )
@@ -408,7 +408,7 @@ def _client(url: str, **options: Any):
     The 9.x client asks for ``compatible-with=9``, which 8.x servers refuse; 9.x servers
     also accept ``compatible-with=8``, so asking for 8 works with both.
     """
-    from elasticsearch import Elasticsearch
+    from elasticsearch import Elasticsearch  # imported here: only when ELASTICSEARCH_URL is set
 
     compat = {
         "application/json": "application/vnd.elasticsearch+json; compatible-with=8",
@@ -445,6 +445,7 @@ class ElasticEngine(SearchEngine):
     @staticmethod
     def _unavailable(exc: Exception) -> Exception:
         """Connection failures and server-side errors mean search is unavailable (503)."""
+        # imported here: the client loads only when ELASTICSEARCH_URL is set
         from elasticsearch import ApiError, TransportError
 
         if isinstance(exc, TransportError):
@@ -465,6 +466,7 @@ class ElasticEngine(SearchEngine):
 
     def ensure_index(self) -> None:
         """Create the first versioned index behind the alias if there is none yet."""
+        # imported here: the client loads only when ELASTICSEARCH_URL is set
         from elasticsearch import ApiError
 
         if self._ready:
@@ -484,6 +486,7 @@ class ElasticEngine(SearchEngine):
 
     def _bulk(self, actions: Iterable[dict[str, Any]], progress: Progress | None = None,
               ignore_missing: bool = False) -> int:
+        # imported here: the client loads only when ELASTICSEARCH_URL is set
         from elasticsearch import helpers
 
         done = 0

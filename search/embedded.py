@@ -33,6 +33,7 @@ import tantivy
 from tantivy import Document, FieldType, Index, Occur, Query
 
 from app.iterables import batched
+from app.times import as_utc
 from search import analysis
 from search.documents import (
     RESTRICTED,
@@ -60,7 +61,6 @@ from search.ranking import (
     HIGHLIGHT_FIELDS,
     KIND_WORDS,
     MAX_BONUS,
-    as_utc,
     bonus,
     origin_from_cursor,
     origin_now,

@@ -1,15 +1,13 @@
 """The one search engine interface; Elasticsearch and the embedded engine implement it.
 
 Callers (the API, the indexing jobs, the CLI) only see :class:`SearchEngine`, the request
-and result types below and :class:`SearchUnavailable`. Which engine runs is configuration:
-``ELASTICSEARCH_URL`` set means Elasticsearch, otherwise the embedded tantivy index under
-``SEARCH_DIR``.
+and result types below and :class:`SearchUnavailable`. Which engine runs is configuration,
+read by ``search.backend.get_engine``.
 """
 
 from __future__ import annotations
 
 import abc
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -134,34 +132,3 @@ class SearchEngine(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release files and connections."""
 
-
-def engine_for_config(config: Mapping[str, Any]) -> SearchEngine:
-    """The engine the configuration selects: Elasticsearch when ``ELASTICSEARCH_URL`` is set."""
-    if config.get("ELASTICSEARCH_URL"):
-        from search.elastic import ElasticEngine
-
-        return ElasticEngine(
-            config["ELASTICSEARCH_URL"],
-            index_prefix=config.get("SEARCH_INDEX", "content"),
-            analyzer=config.get("SEARCH_ANALYZER") or "cjk",
-        )
-    from search.embedded import EmbeddedEngine
-
-    return EmbeddedEngine(config["SEARCH_DIR"])
-
-
-_create_lock = threading.Lock()
-
-
-def get_engine() -> SearchEngine:
-    """The current app's engine, created once per app (web and worker threads share it)."""
-    from flask import current_app
-
-    engines = current_app.extensions.setdefault("search", {})
-    engine = engines.get("engine")
-    if engine is None:
-        with _create_lock:
-            engine = engines.get("engine")
-            if engine is None:
-                engine = engines["engine"] = engine_for_config(current_app.config)
-    return engine

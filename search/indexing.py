@@ -18,19 +18,23 @@ Every function here is idempotent: running it twice leaves the same index.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.exceptions import RedisClusterException, RedisError
+from bson import ObjectId
+from mongoengine.queryset.visitor import Q
 
+from app.accounts.models import Account
 from app.extensions import redis_client
 from app.iterables import batched
+from app.locks import hold
+from feed.models import Post
+from search.backend import get_engine
 from search.documents import INDEXED_AUTHOR_KINDS, account_document, post_document
-from search.engine import Progress, SearchUnavailable, get_engine
+from search.engine import Progress, SearchUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 DIRTY = "{search}:dirty"  # zset: "post:<id>" / "account:<id>" -> when marked (epoch seconds)
 WATERMARK = "{search}:sweep:last"  # epoch seconds of the last successful sweep's start
 SWEEP_LOCK = "{search}:sweep:lock"
+SWEEP_LOCK_SECONDS = 600  # a sweep killed midway leaves its lock this long at most
 REINDEXING = "{search}:reindexing"  # set while a rebuild runs
 TOUCHED = "{search}:reindex:touched"  # set: keys changed while a rebuild ran
 TOMBSTONE = "{{search}}:gone:{}"  # "post:<id>" / "account:<id>", kept a day
@@ -45,7 +50,7 @@ TOMBSTONE_SECONDS = 24 * 3600
 SWEEP_SLACK_SECONDS = 120  # re-read a little before the watermark (clock skew, slow writes)
 BATCH = 500
 LOCK = "search:lock:author:{}"
-LOCK_MS = 120_000  # longer than any one author's write; a dead worker's lock expires
+LOCK_SECONDS = 120  # longer than any one author's write; a dead worker's lock expires
 RELEASE_RETRY_SECONDS = 10  # above a cluster failover (a few seconds)
 
 _CLEAR_IF_NOT_NEWER = """
@@ -87,11 +92,6 @@ def _gone(key: str) -> bool:
 
 # --- one writer per author at a time ------------------------------------------------------
 
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-
 
 @contextmanager
 def author_lock(author_id: str, wait_seconds: float = 60.0) -> Iterator[None]:
@@ -100,57 +100,26 @@ def author_lock(author_id: str, wait_seconds: float = 60.0) -> Iterator[None]:
     Two jobs for the same post or account (a suspension and the reinstatement right after,
     an edit and a removal) could otherwise read in one order and write in the other, leaving
     the older state in the index. Each job reads MongoDB inside the lock, so the last
-    writer always wrote the latest state.
+    writer always wrote the latest state. Through a Redis restart or a cluster failover the
+    release is retried for a few seconds: a lock left behind would keep every other index
+    job of the author (and the worker threads running them) waiting until it expires.
     """
-    key = LOCK.format(author_id)
-    token = f"{time.time_ns()}-{threading.get_ident()}"
-    deadline = time.monotonic() + wait_seconds
-    try:
-        while not redis_client.set(key, token, nx=True, px=LOCK_MS):
-            if time.monotonic() > deadline:
-                raise SearchUnavailable(f"search writes for author {author_id} are stuck")
-            time.sleep(0.01)
-    except (RedisError, RedisClusterException):
-        _release(key, token)  # the SET may have landed before its reply was lost
-        raise
-    try:
+    with hold(redis_client, LOCK.format(author_id), LOCK_SECONDS, wait_seconds,
+              release_retry_seconds=RELEASE_RETRY_SECONDS) as held:
+        if not held.acquired:
+            raise SearchUnavailable(f"search writes for author {author_id} are stuck")
         yield
-    finally:
-        _release(key, token)
-
-
-def _release(key: str, token: str) -> None:
-    """Release a lock we may hold. Through a Redis restart or a cluster failover the release
-    is retried for a few seconds: a lock left behind would keep every other index job of the
-    author (and the worker threads running them) waiting until it expires (``LOCK_MS``)."""
-    deadline = time.monotonic() + RELEASE_RETRY_SECONDS
-    while True:
-        try:
-            redis_client.eval(_RELEASE, 1, key, token)
-            return
-        except (RedisError, RedisClusterException):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 # --- loading documents -------------------------------------------------------------------
 
 
 def _posts(ids: list[str]) -> dict[str, Any]:
-    from bson import ObjectId
-
-    from feed.models import Post
-
     valid = [i for i in ids if ObjectId.is_valid(i)]
     return {str(p.id): p for p in Post.objects(id__in=valid)} if valid else {}
 
 
 def _accounts(ids: Iterable[str]) -> dict[str, Any]:
-    from bson import ObjectId
-
-    from app.accounts.models import Account
-
     valid = [str(i) for i in ids if ObjectId.is_valid(str(i))]
     return {str(a.id): a for a in Account.objects(id__in=valid)} if valid else {}
 
@@ -201,10 +170,6 @@ def sync_posts(post_ids: Iterable[str]) -> None:
 
 def _post_authors(ids: list[str]) -> dict[str, list[str]]:
     """Post ids grouped by author id (posts that no longer exist are left out)."""
-    from bson import ObjectId
-
-    from feed.models import Post
-
     valid = [i for i in ids if ObjectId.is_valid(i)]
     groups: dict[str, list[str]] = {}
     for post in Post.objects(id__in=valid).only("id", "author") if valid else ():
@@ -238,8 +203,6 @@ def delete_post(post_id: str) -> None:
 
 
 def _author_post_ids(account_id: str) -> Iterator[list[str]]:
-    from feed.models import Post
-
     posts = Post.objects(author=account_id, status="published").only("id")
     yield from batched((str(post.id) for post in posts), BATCH)
 
@@ -295,10 +258,9 @@ def sweep() -> dict[str, int]:
     Runs one at a time (a Redis lock); an engine failure leaves the watermark where it was,
     so the next sweep retries everything this one could not finish.
     """
-    token = str(time.time_ns())
-    if not redis_client.set(SWEEP_LOCK, token, nx=True, ex=600):
-        return {"skipped": 1}
-    try:
+    with hold(redis_client, SWEEP_LOCK, SWEEP_LOCK_SECONDS, wait=0) as held:
+        if not held.acquired:
+            return {"skipped": 1}
         started = time.time()
         keys = dirty_keys()
         for key in keys:
@@ -314,24 +276,15 @@ def sweep() -> dict[str, int]:
             changed += len(ids)
         redis_client.set(WATERMARK, repr(started))
         return {"dirty": len(keys), "changed": changed}
-    finally:
-        if redis_client.get(SWEEP_LOCK) == token:
-            redis_client.delete(SWEEP_LOCK)
 
 
 def _new_account_ids(since: datetime) -> list[str]:
-    from app.accounts.models import Account
-
     naive = since.replace(tzinfo=None)
     return [str(a.id) for a in Account.objects(created_at__gte=naive,
                                                kind__in=list(INDEXED_AUTHOR_KINDS)).only("id")]
 
 
 def _changed_post_ids(since: datetime) -> Iterator[list[str]]:
-    from mongoengine.queryset.visitor import Q
-
-    from feed.models import Post
-
     naive = since.replace(tzinfo=None)  # stored datetimes are naive UTC
     posts = Post.objects(Q(created_at__gte=naive) | Q(edited_at__gte=naive)).only("id")
     yield from batched((str(post.id) for post in posts), BATCH)
@@ -342,9 +295,6 @@ def _changed_post_ids(since: datetime) -> Iterator[list[str]]:
 
 def count_sources() -> int:
     """How many posts and accounts a rebuild will read (for the progress bar)."""
-    from app.accounts.models import Account
-    from feed.models import Post
-
     return (Post.objects(status="published", author_kind__in=list(INDEXED_AUTHOR_KINDS)).count()
             + Account.objects(kind__in=list(INDEXED_AUTHOR_KINDS), suspended__ne=True).count())
 
@@ -355,9 +305,6 @@ def iter_documents(progress: Progress | None = None) -> Iterator[dict[str, Any]]
     ``progress`` is told about every source read, indexed or not, so it matches
     :func:`count_sources`.
     """
-    from app.accounts.models import Account
-    from feed.models import Post
-
     accounts = Account.objects(kind__in=list(INDEXED_AUTHOR_KINDS), suspended__ne=True)
     for account in accounts.no_cache().batch_size(BATCH):
         doc = account_document(account)

@@ -111,9 +111,3 @@ def origin_from_cursor(value: object) -> datetime:
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ValueError("bad origin")
     return datetime.fromtimestamp(int(value), UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """MongoDB hands back naive UTC datetimes; make every datetime aware."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(
-        UTC)

@@ -9,6 +9,12 @@ from typing import Any
 
 from flask import Flask
 
+from app import health, signals
+from app.jobs import enqueue
+from search import indexing
+from search.backend import get_engine
+from search.cli import search_cli
+
 log = logging.getLogger(__name__)
 
 #: How often the catch-up sweep runs (seconds); ``SEARCH_SWEEP_SECONDS`` overrides it.
@@ -17,14 +23,12 @@ SWEEP_SECONDS = 300
 
 def _queue(task_name: str, key: str, doc_id: str, gone: bool = False) -> None:
     """Mark the document dirty, then queue its job; never break the caller's request."""
-    from search import indexing, tasks
-
     try:
         indexing.mark(key, gone=gone)
     except Exception:  # Redis down: the sweep's watermark still catches posts
         log.exception("search: could not mark %s dirty", key)
     try:
-        getattr(tasks, task_name).delay(doc_id)
+        enqueue(f"search.tasks.{task_name}", doc_id)
     except Exception:  # broker down: the dirty mark makes the sweep do it
         log.exception("search: could not queue %s for %s", task_name, key)
 
@@ -60,8 +64,6 @@ def _moderation_decided(item: Any, **_: Any) -> None:
 
 
 def _health() -> dict[str, Any]:
-    from search.engine import get_engine
-
     engine = get_engine()
     if not engine.ping():
         raise RuntimeError(f"{engine.name} search engine is not answering")
@@ -70,9 +72,6 @@ def _health() -> dict[str, Any]:
 
 def init_app(app: Flask) -> None:
     """Connect the signal receivers, the sweep schedule, ``flask search`` and the health check."""
-    from app import health, signals
-    from search.cli import search_cli
-
     signals.post_saved.connect(_post_saved, weak=False)
     signals.post_deleted.connect(_post_deleted, weak=False)
     signals.account_changed.connect(_account_changed, weak=False)
@@ -91,7 +90,5 @@ def init_app(app: Flask) -> None:
         # The embedded server's index follows its store, which starts as the last run left it
         # (app/snapshots.py) or empty: rebuilt from it, searches find exactly what exists.
         # (Not for CLI apps: they would rebuild the index of a server running next to them.)
-        from search import indexing
-
         with app.app_context():
             indexing.reindex()

@@ -108,7 +108,7 @@ def test_campaigns_are_screened(client, make_account, terms, field, word):
 
 
 def test_suggest_never_offers_a_listed_tag(app, client, make_account, moderator):
-    from search.engine import get_engine
+    from search.backend import get_engine
 
     with app.app_context():
         get_engine().recreate([])

@@ -16,7 +16,7 @@ API = "/api/v1"
 @pytest.fixture
 def index(app):
     """The app's engine, emptied for this test (MongoDB and Redis are emptied by conftest)."""
-    from search.engine import get_engine
+    from search.backend import get_engine
 
     with app.app_context():
         engine = get_engine()

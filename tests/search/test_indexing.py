@@ -13,7 +13,7 @@ API = "/api/v1"
 
 @pytest.fixture
 def index(app):
-    from search.engine import get_engine
+    from search.backend import get_engine
 
     with app.app_context():
         engine = get_engine()
