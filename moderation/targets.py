@@ -4,8 +4,8 @@ Posts and comments belong to ``feed``, accounts to ``app.accounts``. Each kind o
 reached through a ``Target``: load it, check a reporter may see it, find its author, show
 it to a moderator, list its texts (for highlights) and apply an action to it. Applying goes
 through the owner's own functions (``feed.posts.set_status`` refreshes caches, fans out
-what becomes published and sends ``post_saved``), so feeds, pages and counts follow at once.
-An owner may ``register_target`` its own ``Target`` to change any of this.
+what becomes published and sends ``post_saved``; ``feed.interactions.set_comment_status``
+keeps counts and events right), so feeds, pages and counts follow at once.
 
 Actions given to ``apply``: ``hide`` (reports reached the threshold: hold it until a
 moderator decides), ``approve``, ``reject``, ``remove``, ``restore``.
@@ -19,7 +19,11 @@ from typing import Any
 
 from bson import ObjectId
 
+from app.accounts import service as accounts
+from app.accounts.models import Account
 from app.errors import ApiError
+from feed import hydrate, interactions, posts
+from feed.models import Comment, Post
 
 # What each action makes of a post's or comment's ``status``.
 CONTENT_STATUS = {
@@ -46,18 +50,8 @@ class Target:
     visible_to: Callable[[Any, Any], bool] = lambda obj, viewer: True
 
 
-_registry: dict[str, Target] = {}
-
-
-def register_target(target_type: str, target: Target) -> None:
-    """Let the owning package decide how moderation loads, shows and changes its objects."""
-    _registry[target_type] = target
-
-
 def get_target(target_type: str) -> Target:
-    if target_type not in _registry:
-        _registry[target_type] = _DEFAULTS[target_type]()
-    return _registry[target_type]
+    return _TARGETS[target_type]
 
 
 def load_for_reporter(target_type: str, target_id: str, reporter: Any) -> Any:
@@ -76,14 +70,11 @@ def _valid(value: str) -> bool:
 # -- accounts -------------------------------------------------------------------------
 
 def _account_target() -> Target:
-    from app.accounts import service
-    from app.accounts.models import Account
-
     def load(target_id: str):
         return Account.objects(id=target_id).first() if _valid(target_id) else None
 
     def to_json(account) -> dict:
-        data = service.account_json(account)
+        data = accounts.account_json(account)
         data["suspended"] = bool(account.suspended)
         return data
 
@@ -91,9 +82,9 @@ def _account_target() -> Target:
         # Reports never hide an account by themselves (a brigade of fresh accounts must not
         # silence someone): a moderator suspends it by rejecting or removing.
         if action in ("reject", "remove") and not account.suspended:
-            service.set_suspended(account, True)
+            accounts.set_suspended(account, True)
         elif action == "restore" and account.suspended:
-            service.set_suspended(account, False)
+            accounts.set_suspended(account, False)
 
     return Target(
         load, lambda account: str(account.id), to_json, apply,
@@ -106,9 +97,6 @@ def _account_target() -> Target:
 # -- posts and comments (feed) -----------------------------------------------------------
 
 def _post_target() -> Target:
-    from feed import hydrate, posts
-    from feed.models import Post
-
     def load(target_id: str):
         return Post.objects(id=target_id).first() if _valid(target_id) else None
 
@@ -144,10 +132,6 @@ def _post_target() -> Target:
 
 
 def _comment_target() -> Target:
-    from app.accounts import service as accounts
-    from feed import interactions, posts
-    from feed.models import Comment
-
     def load(target_id: str):
         return Comment.objects(id=target_id).first() if _valid(target_id) else None
 
@@ -158,18 +142,7 @@ def _comment_target() -> Target:
         status = CONTENT_STATUS[action]
         if action == "hide" and comment.status != "published":
             return
-        if comment.status == status:
-            return
-        owner_hook = getattr(interactions, "set_comment_status", None)
-        if owner_hook is not None:
-            owner_hook(comment, status)
-            return
-        before = comment.status
-        Comment.objects(id=comment.id).update_one(set__status=status)
-        comment.status = status
-        if (before == "published") != (status == "published"):
-            interactions._bump(comment.post, "comment", 1 if status == "published" else -1)
-            interactions._counts_event(str(comment.post))
+        interactions.set_comment_status(comment, status)  # a no-op when already there
 
     def visible_to(comment, viewer) -> bool:
         if comment.status != "published" and comment.author != getattr(viewer, "id", None):
@@ -184,8 +157,8 @@ def _comment_target() -> Target:
                   lambda comment: {"text": comment.text or ""}, visible_to)
 
 
-_DEFAULTS: dict[str, Callable[[], Target]] = {
-    "account": _account_target,
-    "post": _post_target,
-    "comment": _comment_target,
+_TARGETS: dict[str, Target] = {
+    "account": _account_target(),
+    "post": _post_target(),
+    "comment": _comment_target(),
 }

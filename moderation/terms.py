@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import ahocorasick
 import redis
+from markupsafe import escape
 
 from app.errors import ApiError
 from app.extensions import redis_client
@@ -202,8 +203,6 @@ def set_terms(block: list[str], review: list[str], updated_by: str | None = None
 
 def highlight_html(text: str, matches: list[Match], text_index: int = 0) -> str:
     """``text`` HTML-escaped with each match of ``text_index`` wrapped in ``<mark>``."""
-    from markupsafe import escape
-
     spans = sorted((m.start, m.end) for m in matches if m.text_index == text_index)
     out, pos = [], 0
     for start, end in spans:
