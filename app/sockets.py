@@ -281,9 +281,7 @@ def subscribe(conn: Connection, data: Any) -> dict:
                 return _error("not_found")
             conn.pages.add(ident)
             room = live.page_room(ident, conn.segment)
-        if room not in conn.rooms:
-            socketio.server.enter_room(conn.sid, room, namespace=NAMESPACE)
-            conn.rooms.add(room)
+        _set_rooms(conn, conn.rooms | {room})
     return {"ok": True}
 
 
@@ -299,9 +297,7 @@ def unsubscribe(conn: Connection, data: Any) -> dict:
         else:
             conn.pages.discard(ident)
             room = live.page_room(ident, conn.segment)
-        if room in conn.rooms:
-            socketio.server.leave_room(conn.sid, room, namespace=NAMESPACE)
-            conn.rooms.discard(room)
+        _set_rooms(conn, conn.rooms - {room})
     return {"ok": True}
 
 
@@ -336,12 +332,10 @@ def _on_emit_matching(message: dict) -> None:
     rule, rooms = message.get("audience"), message.get("rooms") or []
     if not rooms:
         return
-    server = socketio.server
-    for sid, _eio_sid in list(server.manager.get_participants(NAMESPACE, rooms)):
+    for sid in _participants(rooms):
         conn = registry.get(sid)
         if conn is not None and subscriptions.matches(rule, conn.profile):
-            server.emit(message["event"], message["payload"], to=sid, namespace=NAMESPACE,
-                        ignore_queue=True)
+            _send(message, sid)
 
 
 @live.on_control("emit_visible")
@@ -352,8 +346,7 @@ def _on_emit_visible(message: dict) -> None:
     if not ObjectId.is_valid(post_id):
         return
     room = live.post_room(post_id)
-    server = socketio.server
-    sids = [sid for sid, _eio in list(server.manager.get_participants(NAMESPACE, room))]
+    sids = _participants(room)
     if not sids:
         return
     may_receive = subscriptions.post_receivers(post_id)
@@ -363,14 +356,22 @@ def _on_emit_visible(message: dict) -> None:
             continue
         if may_receive(conn.account_id):
             if message.get("event"):
-                server.emit(message["event"], message["payload"], to=sid, namespace=NAMESPACE,
-                            ignore_queue=True)
+                _send(message, sid)
             continue
         with conn.lock:
             conn.posts.pop(post_id, None)
-            if room in conn.rooms:
-                server.leave_room(sid, room, namespace=NAMESPACE)
-                conn.rooms.discard(room)
+            _set_rooms(conn, conn.rooms - {room})
+
+
+def _participants(rooms: str | list[str]) -> list[str]:
+    """The sids of this process's connections in these rooms."""
+    return [sid for sid, _eio in list(socketio.server.manager.get_participants(NAMESPACE, rooms))]
+
+
+def _send(message: dict, sid: str) -> None:
+    """The control message's event to one local connection (not through the queue)."""
+    socketio.server.emit(message["event"], message["payload"], to=sid, namespace=NAMESPACE,
+                         ignore_queue=True)
 
 
 def _ensure_listener(app: Flask) -> None:
