@@ -1,9 +1,6 @@
-"""Media: uploads (multipart and tus), storage (local or S3), probing, transcoding, images.
-
-Start with ``service.py`` (intake, the job, JSON); ``probe.py`` decides what a file is and
-refuses unsafe ones, ``transcode.py`` is the one ffmpeg run, ``tus.py`` resumable uploads,
-``storage.py`` the two backends, ``files.py`` serves local files at ``/media-files``.
-"""
+"""Media's setup: the ``/media-files`` route, the storage health check, the receivers that
+remove a deleted account's media and stop transcodes with their worker, and the periodic
+jobs (abandoned uploads, lost jobs, deleted media, stray folders)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The search package: one engine interface (Elasticsearch or embedded tantivy), indexing
-jobs driven by the other packages' signals, the ``/search`` API and ``flask search``.
-"""
+"""Search's setup: the receivers that mark changed posts and accounts dirty and queue their
+index jobs, the catch-up sweep's schedule, ``flask search``, the health check, and the
+embedded server's index rebuilt from its store at start."""
 
 from __future__ import annotations
 
