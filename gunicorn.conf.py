@@ -13,8 +13,13 @@ One worker per process (``WEB_CONCURRENCY=1``) and several processes behind a lo
 with sticky sessions: a Socket.IO session lives in one process.
 """
 
+import gc
 import json
+import logging
 import os
+import signal
+import threading
+import time
 
 import gunicorn.util
 
@@ -55,9 +60,6 @@ def post_worker_init(worker):
     it scans only what connections and requests allocated (measured: 120-310 ms pauses with
     1,000 sockets became 50-190 ms, see bench/README_live.md).
     """
-    import gc
-    import signal
-
     gc.collect()
     gc.freeze()
 
@@ -67,7 +69,7 @@ def post_worker_init(worker):
     def on_sigterm(sig, frame):
         handle_exit(sig, frame)
         if worker_class == "gevent":  # a gevent signal handler must not block: a greenlet does it
-            import gevent
+            import gevent  # imported here: only a gevent worker uses it
 
             gevent.spawn(_begin_stop, worker)
         else:
@@ -80,8 +82,6 @@ def worker_int(worker):
     """SIGINT or SIGQUIT (Ctrl-C, gunicorn's quick stop): the worker exits right after this.
     Further signals (Ctrl-C reaches the worker, then the master's SIGQUIT) are ignored from
     now on: each would raise SystemExit again in the middle of the app's stop."""
-    import signal
-
     for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM):
         signal.signal(sig, signal.SIG_IGN)
     _begin_stop(worker)
@@ -91,12 +91,7 @@ def worker_exit(server, worker):
     """Stop the app before the interpreter does: it would first wait for every thread, and a
     thread still serving a long request or running a job (handed back by now) would keep the
     process alive until the master's SIGKILL, which would skip the app's last writes."""
-    import logging
-    import os
-    import signal
-    import threading
-    import time
-
+    # imported here: the master must not import Flask (a gevent worker patches first)
     from app import runtime
 
     if not hasattr(worker.wsgi, "extensions"):
@@ -105,21 +100,21 @@ def worker_exit(server, worker):
         signal.signal(sig, signal.SIG_IGN)
     runtime.stop(worker.wsgi)
     deadline = time.monotonic() + 0.5
-    while _busy_threads(threading) and time.monotonic() < deadline:
+    while _busy_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _busy_threads(threading):
+    if _busy_threads():
         logging.shutdown()
         os._exit(0)  # everything is written; what those threads held is back in its queue
 
 
-def _busy_threads(threading):
+def _busy_threads():
     return [t for t in threading.enumerate()
             if t is not threading.current_thread() and not t.daemon and t.is_alive()]
 
 
 def _begin_stop(worker):
     if hasattr(worker.wsgi, "extensions"):
-        from app import runtime
+        from app import runtime  # imported here: as in worker_exit
 
         runtime.begin_stop(worker.wsgi)
 
@@ -131,8 +126,7 @@ def _json_error(sock, status_int, reason, mesg):
     gunicorn 27 has no setting or hook for these bodies: its workers call
     ``gunicorn.util.write_error``, replaced here (in the master, before workers fork). A
     gunicorn upgrade that changes it fails tests/proof/test_gunicorn_errors.py."""
-    # Imported here, in the worker (which has loaded the app already): the master must not
-    # import Flask before a gevent worker has monkey-patched.
+    # imported here: runs in the worker (the app loaded); the master must not import Flask
     from app.errors import error_document
 
     body = json.dumps(error_document(status_int, None, mesg or reason)).encode()

@@ -1,25 +1,54 @@
-"""Who is asking: bearer tokens (and, for pages, the session cookie) to an Account.
+"""Who is asking: bearer tokens (and, for pages, the session cookie) to an account.
 
-The two never mix: a bearer token is never a page token (``tokens.is_page``), and the
-session cookie counts only with a page token and never on ``/api``, so a read cookie gives
-nothing the API accepts.
+The two never mix: a bearer token is never a page token (``is_page``), and the session
+cookie counts only with a page token and never on ``/api``, so a read cookie gives nothing
+the API accepts.
 
-``g.account`` is resolved once per request: the token's and the account's Redis cache
-entries, read in one round trip (``accounts.service.for_token``). Suspended accounts'
-tokens stop working at once.
+``g.account`` is resolved once per request by the resolver the app factory registers
+(``use_resolver``): the accounts domain's ``for_token``, which reads the token's and the
+account's Redis cache entries in one round trip. Suspended accounts' tokens stop working
+at once.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from flask import g, request, session
 
-from app.accounts import service, tokens
-from app.accounts.models import Account
 from app.errors import ApiError
+
+#: The start of a page session's token (``/login``): valid only from the session cookie.
+PAGE_PREFIX = "page."
+
+
+class Viewer(Protocol):
+    """What this module needs of an account."""
+
+    id: Any
+    suspended: bool
+
+    def has_role(self, role: str) -> bool: ...
+
+
+Prefetch = Callable[[Any, str], None]
+#: ``resolver(raw, prefetch)``: the account behind a raw token (or None) and the replies
+#: of ``prefetch``'s reads (see ``auth_required``).
+Resolver = Callable[[str, Prefetch | None], tuple[Viewer | None, list]]
+
+_resolvers: list[Resolver] = []
+
+
+def use_resolver(resolver: Resolver) -> None:
+    """How a raw token becomes an account: the app factory registers the accounts domain's."""
+    _resolvers[:] = [resolver]
+
+
+def is_page(raw: str) -> bool:
+    """True for a page session's token: valid only from the session cookie."""
+    return raw.startswith(PAGE_PREFIX)
 
 
 def bearer_token() -> str | None:
@@ -33,20 +62,19 @@ def bearer_token() -> str | None:
 def session_token() -> str | None:
     """The page session's token from the cookie (pages and same-origin sockets only)."""
     raw = session.get("token")
-    return raw if isinstance(raw, str) and tokens.is_page(raw) else None
+    return raw if isinstance(raw, str) and is_page(raw) else None
 
 
-Prefetch = Callable[[Any, str], None]
-
-
-def _live(raw: str, prefetch: Prefetch | None = None) -> tuple[Account | None, list]:
-    account, replies = service.for_token(raw, prefetch)
+def _live(raw: str, prefetch: Prefetch | None = None) -> tuple[Viewer | None, list]:
+    if not _resolvers:
+        raise RuntimeError("no token resolver: the app factory registers it (use_resolver)")
+    account, replies = _resolvers[0](raw, prefetch)
     if account is None or account.suspended:
         return None, []
     return account, replies
 
 
-def account_for_token(raw: str | None) -> Account | None:
+def account_for_token(raw: str | None) -> Viewer | None:
     """The live account behind a raw token, or None (unknown, revoked, expired, suspended)."""
     return _live(raw)[0] if raw else None
 
@@ -64,7 +92,7 @@ def _resolve(prefetch: Prefetch | None = None) -> None:
     account, token, replies = None, None, []
     raw = bearer_token()
     if raw:
-        account, replies = (None, []) if tokens.is_page(raw) else _live(raw, prefetch)
+        account, replies = (None, []) if is_page(raw) else _live(raw, prefetch)
         if account is None:
             raise ApiError(401, "invalid_token", "the token is invalid, expired or revoked")
         token = raw
@@ -74,7 +102,7 @@ def _resolve(prefetch: Prefetch | None = None) -> None:
     g.account, g.token, g.prefetched = account, token, replies
 
 
-def current_account() -> Account | None:
+def current_account() -> Viewer | None:
     try:
         _resolve()
     except ApiError:

@@ -13,6 +13,8 @@ import time
 
 from celery import Celery, Task
 from celery.beat import EmbeddedService
+from celery.signals import worker_shutting_down
+from celery.worker import state
 from flask import Flask
 
 from app import signals
@@ -176,8 +178,6 @@ class EmbeddedWorker:
 def requeue_active() -> int:
     """Hand the jobs this process is running back to their queues (acks-late jobs not yet
     acknowledged): a stopping worker that cannot wait for them loses none of them."""
-    from celery.worker import state
-
     handed = 0
     for request in list(state.active_requests):
         if not request.acknowledged:
@@ -192,12 +192,8 @@ def bound_warm_shutdown(celery: Celery, seconds: float = STOP_SECONDS) -> None:
     """A standalone ``celery worker`` told to stop (SIGTERM, SIGINT) waits for its running jobs
     at most ``seconds``; then it hands them back to their queues and exits (0), instead of
     waiting for a transcode to end or being killed mid-job by its supervisor."""
-    from celery.signals import worker_shutting_down
-
     def on_shutting_down(**_kwargs) -> None:
         def bound() -> None:
-            from celery.worker import state
-
             def wait(limit: float) -> None:
                 deadline = time.monotonic() + limit
                 while state.active_requests and time.monotonic() < deadline:

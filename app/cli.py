@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app.accounts.models import ROLES
+from app.accounts.service import grant_role as grant
 
 accounts_cli = AppGroup("accounts", help="Manage accounts.")
 
@@ -16,10 +17,6 @@ accounts_cli = AppGroup("accounts", help="Manage accounts.")
 @click.argument("role", type=click.Choice(ROLES))
 def grant_role(username: str, role: str) -> None:
     """Give USERNAME the moderator or admin role (roles never come from the API)."""
-    from flask import current_app
-
-    from app.accounts.service import grant_role as grant
-
     if current_app.config["MONGO_BACKEND"] == "mongomock":
         raise click.ClickException(
             "No MONGODB_URI is set: the embedded store lives inside the server process and "

@@ -31,6 +31,7 @@ def _serialize_mongomock() -> None:
     global _patched
     if _patched:
         return
+    # imported here: only the embedded store (no MONGODB_URI) runs on mongomock
     from mongomock.collection import Collection, Cursor
 
     def locked(method):
@@ -72,7 +73,7 @@ def connect(uri: str | None, timeout_ms: int = 3000, socket_timeout_ms: int = 20
                             serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms,
                             socketTimeoutMS=socket_timeout_ms)
         return "mongodb"
-    import mongomock
+    import mongomock  # imported here: only the embedded store runs on it
 
     _serialize_mongomock()
     mongoengine.connect(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+import pymongo.errors
+import redis.exceptions
 from flask import Flask, Response, g, jsonify, render_template_string, request
 from gunicorn.http.errors import NoMoreData, ParseException
 from werkzeug.exceptions import HTTPException
@@ -122,9 +124,6 @@ def _unreadable_body(exc: BaseException) -> bool:
 def _dependency_down(exc: BaseException) -> str | None:
     """``"database"`` or ``"redis"`` for a lost connection to MongoDB or Redis (also when
     wrapped: ``raise ... from exc``), None for anything else (a bug in our own code)."""
-    import pymongo.errors
-    import redis.exceptions
-
     kinds: tuple[tuple[str, tuple[type[BaseException], ...]], ...] = (
         ("database", (pymongo.errors.ConnectionFailure,)),  # incl. timeouts, server selection
         ("redis", (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError,

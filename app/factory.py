@@ -14,6 +14,7 @@ import moderation.setup
 import search.setup
 from app import (
     asyncapi,
+    auth,
     cli,
     contract,
     db,
@@ -25,12 +26,13 @@ from app import (
     runtime,
     sockets,
 )
+from app.accounts import service as accounts
 from app.accounts.api import bp as accounts_bp
 from app.api import API_PREFIX, Api, openapi_config
 from app.celery_app import init_celery
 from app.config import Config
 from app.errors import ApiError, register_error_handlers, retry_after_only_when_meant
-from app.extensions import limiter, socketio
+from app.extensions import socketio
 from app.jsonio import OrjsonProvider
 from app.pages import dashboard as dashboard_pages
 from app.pages import moderation as moderation_pages
@@ -78,6 +80,7 @@ def create_app(**overrides: object) -> Flask:
                                              app.config["MONGODB_SOCKET_TIMEOUT_MS"])
     runtime.init_store(app)
     runtime.init_redis(app)
+    auth.use_resolver(accounts.for_token)
     _init_extensions(app)
     _register_blueprints(app)
     health.init_app(app)
@@ -127,7 +130,7 @@ def _init_extensions(app: Flask) -> None:
     # registered before the limiter's own: after-request hooks run last-registered first
     app.after_request(retry_after_only_when_meant)
     app.after_request(absolutize)
-    limiter.init_app(app)
+    ratelimits.limiter.init_app(app)
     ratelimits.install_defaults()
     socketio.init_app(
         app,

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from flask import Flask, current_app, jsonify
 
+from app.db import ping
+
 Check = Callable[[], dict]
 
 
@@ -20,8 +22,6 @@ def register(app: Flask, name: str, check: Check) -> None:
 
 
 def _mongo() -> dict:
-    from app.db import ping
-
     ping()
     return {"backend": current_app.config["MONGO_BACKEND"]}
 

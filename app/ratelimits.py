@@ -20,7 +20,7 @@ failed attempts count per username and address together (``LOGIN_USER_ADDRESS``)
 username alone (``LOGIN_USER``, higher, for a guesser rotating addresses), but that last limit
 does not apply from an address the account signed in from within ``LOGIN_KNOWN_ADDRESS_DAYS``,
 so the owner still gets in from their usual address while someone else guesses. The address
-is the client's own behind ``TRUSTED_PROXIES`` proxies (``app/__init__.py``).
+is the client's own behind ``TRUSTED_PROXIES`` proxies (``app/factory.py``).
 
 Anonymous views (``view``) count per address and post, and only the views that brought a new
 device id (the view sets ``g.new_device_view``): repeats of a device already counted and
@@ -42,10 +42,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, g, request
-from flask_limiter import Limit
+from flask_limiter import Limit, Limiter
 
+from app.auth import current_account
 from app.config import RATE_LIMITS
-from app.extensions import limiter, redis_client
+from app.extensions import redis_client
 from app.times import as_utc, utcnow
 
 GROUPS = ("register", "login", "post", "comment", "upload", "follow", "report", "write",
@@ -59,6 +60,16 @@ _WRITE_EXEMPT_ENDPOINTS = ("feed.view", "feed.click_product", "media.tus_upload"
 NEW_ACCOUNT_AGE = timedelta(days=1)
 KNOWN_ADDRESSES_KEPT = 20  # per username: the owner's few devices and networks
 _AMOUNT = re.compile(r"^\s*(\d+)")
+
+
+def client_key() -> str:
+    """Rate-limit key: the signed-in account, else the client address."""
+    account = current_account()
+    return f"account:{account.id}" if account else f"ip:{request.remote_addr}"
+
+
+#: Created unbound; the app factory initializes it.
+limiter = Limiter(key_func=client_key, headers_enabled=True)
 
 
 def _setting(name: str) -> str:
@@ -75,12 +86,6 @@ def _scaled(value: str) -> str:
     return ";".join(parts)
 
 
-def _viewer():
-    from app.auth import current_account
-
-    return current_account()
-
-
 def is_new_account(account) -> bool:
     created = getattr(account, "created_at", None)
     return created is not None and utcnow() - as_utc(created) < NEW_ACCOUNT_AGE
@@ -89,13 +94,13 @@ def is_new_account(account) -> bool:
 def limit_for(group: str) -> str:
     """The limit string that applies to the current request in ``group``."""
     name = group.upper()
-    if f"{name}_NEW" in RATE_LIMITS and is_new_account(_viewer()):
+    if f"{name}_NEW" in RATE_LIMITS and is_new_account(current_account()):
         name = f"{name}_NEW"
     return _scaled(_setting(name))
 
 
 def _staff() -> bool:
-    account = _viewer()
+    account = current_account()
     return account is not None and account.has_role("moderator")
 
 
@@ -181,7 +186,7 @@ def _new_device(response) -> bool:
 
 
 def _signed_in() -> bool:
-    return _viewer() is not None
+    return current_account() is not None
 
 
 def _view_limits(methods: list[str] | None) -> Callable:

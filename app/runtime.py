@@ -16,10 +16,14 @@ import time
 
 from flask import Flask
 
+from app.accounts.service import ensure_admin
+from app.celery_app import EmbeddedWorker
 from app.config import queue_urls
+from app.extensions import socketio
 from app.redis_clients import connect, is_cluster
 from app.redis_server import RedisServer
 from app.snapshots import Snapshots
+from feed.demo import load_demo
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +66,8 @@ def start(app: Flask) -> None:
     """Start the in-process parts once the app is fully built."""
     if app.config.get("ADMIN_USERNAME") and app.config.get("ADMIN_PASSWORD"):
         with app.app_context():
-            from app.accounts.service import ensure_admin
-
             ensure_admin(app.config["ADMIN_USERNAME"], app.config["ADMIN_PASSWORD"])
     if app.config["EMBEDDED_WORKER"]:
-        from app.celery_app import EmbeddedWorker
-
         worker = EmbeddedWorker(app.extensions["celery"], app.config["WORKER_CONCURRENCY"])
         private = app.extensions.get("redis_server")
         if private is not None and app.config["CELERY_BROKER_URL"] == private.url:
@@ -94,8 +94,6 @@ def begin_stop(app: Flask) -> None:
 
 
 def _close_sockets(seconds: float = 5.0) -> None:
-    from app.extensions import socketio
-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if socketio.server is not None:
@@ -120,10 +118,6 @@ def stop(app: Flask) -> None:
 
 
 def _load_demo(app: Flask) -> None:
-    try:
-        from feed.demo import load_demo
-    except ImportError:
-        return
     with app.app_context():
         try:
             started = time.monotonic()

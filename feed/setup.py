@@ -11,6 +11,8 @@ from typing import Any
 from flask import Flask
 
 from app import signals
+from app.accounts import service as accounts
+from feed import graph
 
 
 def _on_media_ready(media: Any, **_: Any) -> None:
@@ -84,6 +86,7 @@ def init_app(app: Flask) -> None:
     signals.unfollowed.connect(segments.on_unfollowed, weak=False)
     signals.post_saved.connect(segments.on_post_saved, weak=False)
     audience.use_segments(segments.is_member)
+    accounts.use_following(graph.is_following)
     signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
     signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     _register_schemas(app)

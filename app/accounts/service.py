@@ -1,4 +1,8 @@
-"""Account operations that views, pages, sockets, jobs and CLI commands share."""
+"""Account operations that views, pages, sockets, jobs and CLI commands share.
+
+Whether a viewer follows an account (``following`` in ``account_json``) is the feed's
+follow graph, above this domain: the feed's setup registers it (``use_following``).
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,26 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from bson import ObjectId, json_util
 from flask import current_app
 
-from app import jsonio, screening, signals
+from app import jsonio, live, screening, signals
 from app.accounts import tokens
 from app.accounts.models import Account, Profile
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.redis_clients import read_many
 from app.times import iso
+from media.service import media_url
 
 # \A...\Z, not ^...$: "$" also matches before a trailing newline ("merca\n" next to "merca").
 USERNAME_RE = re.compile(r"\A[A-Za-z0-9_]{3,30}\Z")
 CACHE_SECONDS = 300
+
+Following = Callable[[Any, Any], bool]
+_following: list[Following] = []
+
+
+def use_following(check: Following) -> None:
+    """``check(viewer_id, account_id)``: whether the viewer follows the account (the feed's)."""
+    _following[:] = [check]
 
 
 def _hasher() -> PasswordHasher:
@@ -252,8 +265,6 @@ def set_suspended(account: Account, suspended: bool) -> Account:
     account = _own(account)
     invalidate(account.id)
     if suspended:
-        from app import live
-
         live.disconnect_account(account.id)
     signals.account_changed.send(account)
     return account
@@ -283,13 +294,7 @@ def ensure_admin(username: str, password: str) -> Account:
 
 
 def avatar_url(media_id: str | None) -> str | None:
-    if not media_id:
-        return None
-    try:
-        from media.service import media_url
-    except ImportError:
-        return None
-    return media_url(media_id)
+    return media_url(media_id) if media_id else None
 
 
 def account_json(account: Account, viewer: Account | None = None, private: bool = False) -> dict:
@@ -316,11 +321,6 @@ def account_json(account: Account, viewer: Account | None = None, private: bool 
         data["profile"] = {"gender": profile.gender, "interests": list(profile.interests)}
         data["avatar_media_id"] = account.avatar_media_id
     if viewer is not None and viewer.id != account.id:
-        try:
-            from feed.graph import is_following
-        except ImportError:
-            data["following"] = False
-        else:
-            data["following"] = is_following(viewer.id, account.id)
+        data["following"] = bool(_following) and _following[0](viewer.id, account.id)
     return data
 

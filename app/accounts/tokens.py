@@ -6,8 +6,9 @@ all of an account's tokens deletes the cache entries at once. A cache miss is on
 MongoDB lookup by hash, never a scan.
 
 A page session (``/login``) gets a *page token*: the same kind of record, but its raw value
-starts with ``page.``, and only the session cookie may carry it (``app.auth``): the cookie is
-signed, not encrypted, so whoever reads it must find nothing that works as a bearer token.
+starts with ``page.`` (``app.auth.PAGE_PREFIX``), and only the session cookie may carry it
+(``app.auth``): the cookie is signed, not encrypted, so whoever reads it must find nothing
+that works as a bearer token.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ from datetime import timedelta
 from bson import ObjectId
 from flask import current_app
 
+from app import live
 from app.accounts.models import Token
+from app.auth import PAGE_PREFIX
+from app.auth import is_page as is_page
 from app.extensions import redis_client
 from app.times import as_utc, utcnow
 
@@ -37,9 +41,6 @@ def _cache(token_hash: str, account_id: str, ttl: int) -> None:
     pipe.execute()
 
 
-PAGE_PREFIX = "page."
-
-
 def issue(account_id: object, page: bool = False) -> str:
     """A new token for the account; only its hash is stored. The token starts with the
     account's id, so the account can be read together with the token (``claimed_id``).
@@ -49,11 +50,6 @@ def issue(account_id: object, page: bool = False) -> str:
     Token(token_hash=_hash(raw), account=account_id, expires_at=utcnow() + timedelta(seconds=ttl)).save()
     _cache(_hash(raw), str(account_id), ttl)
     return raw
-
-
-def is_page(raw: str) -> bool:
-    """True for a page session's token: valid only from the session cookie."""
-    return raw.startswith(PAGE_PREFIX)
 
 
 def claimed_id(raw: str) -> str | None:
@@ -109,8 +105,6 @@ def revoke(raw: str) -> None:
 def _close_sockets(hashes: list[str], account_id: object | None = None,
                    keep_hash: str | None = None) -> None:
     """Live sockets opened with a revoked token close too, in whichever process holds them."""
-    from app import live
-
     live.tokens_revoked(hashes, account_id=account_id, keep_hash=keep_hash)
 
 

@@ -91,7 +91,7 @@ def test_unknown_groups_are_a_programming_error():
 
 def _wired(view: str, group: str) -> bool:
     """Whether ``view`` (module.function) carries ``limit(group)`` (the owner wires it)."""
-    from app.extensions import limiter
+    from app.ratelimits import limiter
 
     return any(getattr(lim, "scope", None) == f"rl-{group}"
                for route, limits in limiter.limit_manager._decorated_limits.items()

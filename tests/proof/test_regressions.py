@@ -72,10 +72,9 @@ def test_a_redis_error_while_resolving_a_token_never_makes_the_request_anonymous
     error there (which the limiter swallows) left the request anonymous, and the view then
     answered a valid token with 401 instead of serving it (or 503)."""
     from app import auth
-    from app.accounts import service
 
     fan = make_account("fan")
-    for_token, calls = service.for_token, []
+    for_token, calls = auth._resolvers[0], []
 
     def flaky(raw, *args):
         calls.append(raw)
@@ -83,7 +82,7 @@ def test_a_redis_error_while_resolving_a_token_never_makes_the_request_anonymous
             raise redis.exceptions.ConnectionError("Connection refused")
         return for_token(raw, *args)
 
-    monkeypatch.setattr(service, "for_token", flaky)
+    monkeypatch.setattr(auth, "_resolvers", [flaky])
     with app.test_request_context("/api/v1/feed/home", headers=fan.headers):
         with pytest.raises(redis.exceptions.ConnectionError):
             auth.current_account()
