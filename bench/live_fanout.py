@@ -430,9 +430,10 @@ def main() -> None:
     for thread in threading.enumerate():
         if thread is not threading.main_thread() and thread.native_id:
             os.setpriority(os.PRIO_PROCESS, thread.native_id, args.worker_nice)
-    room = f"feed:{seeded['author_id']}:default"
-    emitted: dict[str, float] = {}
     from app import live
+
+    room = live.feed_room(seeded["author_id"], "default")
+    emitted: dict[str, float] = {}
 
     live_emit = live.emit
 
