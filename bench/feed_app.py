@@ -25,7 +25,7 @@ OUT = os.environ.get("BENCH_OUT", "/tmp/feed-bench.json")
 def _seed() -> dict:
     from app.accounts import service, tokens
     from app.accounts.models import Account
-    from feed import graph, posts, timeline
+    from feed import follows, graph, posts, timeline
     from feed.fanout import fan_out
     from feed.hydrate import posts_json
 
@@ -37,9 +37,9 @@ def _seed() -> dict:
     pulled = [account(f"pulled{i}", "merchant") for i in range(10)]
     ordinary, puller = account("ordinary_fan", "fan"), account("pulling_fan", "fan")
     for author in pushed:
-        graph.follow(ordinary, str(author.id))
+        follows.follow(ordinary, str(author.id))
     for author in pulled:
-        graph.follow(puller, str(author.id))
+        follows.follow(puller, str(author.id))
         Account.objects(id=author.id).update_one(set__followers_count=10_000_000)
         service.invalidate(author.id)
         graph.refresh_big(service.get(author.id))

@@ -300,7 +300,7 @@ def make_app(redis_url: str):
 
 def seed(app, fans: int) -> dict:
     from app.accounts import service, tokens
-    from feed import graph
+    from feed import follows
 
     def account(name: str, kind: str):
         return service.register({"username": name, "password": "bench password",
@@ -311,7 +311,7 @@ def seed(app, fans: int) -> dict:
         ids, fan_tokens = [], []
         for i in range(fans):
             fan = account(f"live_fan{i}", "fan")
-            graph.follow(fan, str(author.id))
+            follows.follow(fan, str(author.id))
             ids.append(str(fan.id))
             fan_tokens.append(tokens.issue(fan.id))
     return {"author_id": str(author.id), "fan_ids": ids, "fans": fan_tokens}

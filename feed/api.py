@@ -14,6 +14,7 @@ from app.pagination import PageArgs, newest_first
 from app.ratelimits import limit
 from feed import (
     channels,
+    follows,
     graph,
     hydrate,
     interactions,
@@ -59,14 +60,14 @@ bp = Blueprint("feed", __name__, description="Follows, posts, interactions and f
 @bp.arguments(FollowRequestSchema, required=False)
 @bp.response(200, FollowSchema)
 def follow(data, ref):
-    return graph.follow(g.account, ref, (data or {}).get("notify"))
+    return follows.follow(g.account, ref, (data or {}).get("notify"))
 
 
 @bp.delete("/accounts/<string:ref>/follow")
 @auth_required()
 @bp.response(200, FollowSchema)
 def unfollow(ref):
-    return graph.unfollow(g.account, ref)
+    return follows.unfollow(g.account, ref)
 
 
 def _people(ref: str, args: dict, direction: str) -> dict:
@@ -116,13 +117,13 @@ def _block_routes(kind: str) -> None:
     @auth_required()
     @bp.response(200, BlockResultSchema)
     def on(ref):
-        return graph.set_block(g.account, ref, kind, True)
+        return follows.set_block(g.account, ref, kind, True)
 
     @bp.delete(f"/accounts/<string:ref>/{kind}", endpoint=f"{kind}_off")
     @auth_required()
     @bp.response(200, BlockResultSchema)
     def off(ref):
-        return graph.set_block(g.account, ref, kind, False)
+        return follows.set_block(g.account, ref, kind, False)
 
 
 _block_routes("block")

@@ -34,6 +34,7 @@ from app.pagination import (
 )
 from app.times import as_utc, from_ms, iso, utcnow
 from feed import cache, hydrate
+from feed.interactions import flush_views
 from feed.models import Campaign, Follow, Post
 
 SORTS = ("new", "views")
@@ -280,8 +281,6 @@ def stats(campaign: Campaign, viewer: Account) -> dict[str, Any]:
 
 def results(campaign: Campaign) -> dict[str, Any]:
     """The campaign's figures, straight from the documents (the dashboard shows these too)."""
-    from feed.interactions import flush_views
-
     flush_views()
     now = utcnow()
     submitted = list(Post.objects(campaign_id=campaign.id, kind="video")

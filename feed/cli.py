@@ -6,6 +6,11 @@ import click
 from flask.cli import AppGroup
 from tqdm import tqdm
 
+from app.accounts.models import Account
+from app.accounts.service import username_key
+from feed import graph, timeline
+from feed.demo import load_demo
+
 feeds_cli = AppGroup("feeds", help="Maintain home timelines.")
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -14,10 +19,6 @@ demo_cli = AppGroup("demo", help="Demo data.")
 @click.option("--account", "username", help="Only this account (username).")
 def rebuild(username: str | None) -> None:
     """Rebuild home timelines from MongoDB (all accounts, or one)."""
-    from app.accounts.models import Account
-    from app.accounts.service import username_key
-    from feed import graph, timeline
-
     graph.rebuild_big_authors()
     query = Account.objects(username_key=username_key(username)) if username else Account.objects
     total = query.count()
@@ -33,7 +34,5 @@ def rebuild(username: str | None) -> None:
 @click.option("--fans", default=1000, show_default=True)
 def load(fans: int) -> None:
     """Load the demo: brands, influencers, fans, follows, posts and headlines."""
-    from feed.demo import load_demo
-
     summary = load_demo(fans=fans, progress=True)
     click.echo(", ".join(f"{v} {k}" for k, v in summary.items()))

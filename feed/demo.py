@@ -14,6 +14,7 @@ from typing import Any
 from bson import ObjectId
 from tqdm import tqdm
 
+from app import signals
 from app.accounts.models import Account, Profile
 from app.accounts.service import hash_password, username_key
 from app.times import utcnow
@@ -127,9 +128,6 @@ def load_demo(fans: int = 1000, progress: bool = True) -> dict[str, Any]:
             set__posts_count=sum(1 for p in posts if p.author == author.id))
     Post.objects.insert(posts, load_bulk=False)
     bar.update()
-
-    from app import signals
-
     for post in Post.objects:
         signals.post_saved.send(post, before=None)  # channels and search pick them up
     bar.update()

@@ -29,8 +29,9 @@ from redis.exceptions import RedisClusterException, RedisError
 from app.accounts import service as accounts
 from app.extensions import redis_client
 from app.iterables import batched
+from app.jobs import enqueue
 from app.times import utcnow
-from feed import audience, cache, graph
+from feed import audience, cache, graph, stamps
 from feed.models import Post
 
 # One follower's timeline per call, so each call stays in one Redis Cluster slot.
@@ -200,9 +201,7 @@ def fan_out(post_id: str) -> int:
     record_recent(post)
     chunks: Iterable[list[str]] = [[str(post.author)]]  # the author's own timeline
     if graph.is_big(post.author):  # pulled by readers
-        from feed import pagecache  # (it reads timelines, which import this module)
-
-        pagecache.pulled_changed()
+        stamps.pulled_changed()
     else:
         rule = audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None
         pushed = followers(post.author, batch)
@@ -221,15 +220,13 @@ def sweep() -> int:
     overlapping sweeps queue it once, and a post whose job is merely slow is queued again
     at most once per ``FANOUT_SWEEP_SECONDS`` (delivering twice changes nothing).
     """
-    from feed.tasks import fanout_post
-
     cutoff = utcnow() - timedelta(seconds=current_app.config["FANOUT_SWEEP_SECONDS"])
     queued = 0
     for post in Post.objects(fanout_due__lt=cutoff).only("id", "fanout_due").limit(SWEEP_BATCH):
         if not Post.objects(id=post.id, fanout_due=post.fanout_due).update_one(
                 set__fanout_due=utcnow()):
             continue
-        fanout_post.delay(str(post.id))
+        enqueue("feed.tasks.fanout_post", str(post.id))
         queued += 1
     if queued:
         log.warning("fan-out sweep: queued %d post(s) left undelivered", queued)

@@ -27,7 +27,7 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import decode_cursor, encode_cursor, int_range, reject_cursor, str_part
-from feed import audience, graph, hydrate, interests, pagecache, rank, trends
+from feed import audience, graph, hydrate, interests, rank, stamps, trends
 from feed.models import Like, Post
 
 MAX_ITEMS = 300
@@ -153,8 +153,8 @@ def page_json(viewer: Account | None, device: str | None, limit: int,
     pipe = redis_client.pipeline(transaction=False)
     pipe.hmget(key, "body", "stamp", "built")
     pipe.get(_current_key(who))
-    pipe.get(pagecache.version_key(viewer.id) if viewer is not None else key + ":none")
-    pipe.hget(pagecache.epochs_key_for(who), "posts")
+    pipe.get(stamps.version_key(viewer.id) if viewer is not None else key + ":none")
+    pipe.hget(stamps.epochs_key_for(who), "posts")
     (body, stamp, built), snapshot, version, epoch = pipe.execute()
     own = f"{snapshot}|{version}|{epoch}"
     if body is not None and snapshot and stamp == own and time.time() - float(built) < seconds:

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bson import ObjectId
+from flask import current_app
 
 from app import jsonio
 from app.accounts import service as accounts
@@ -21,9 +22,10 @@ from app.accounts.models import Account
 from app.extensions import redis_client
 from app.pagination import encode_cursor
 from app.times import iso
-from feed import audience, cache
-from feed.models import Post
+from feed import audience, cache, graph
+from feed.models import Like, Post
 from feed.visibility import visible
+from media import service as media
 
 TOMBSTONE = "-"
 
@@ -169,9 +171,7 @@ def _fetch(ids: list[str], viewer: Account | None,
         if with_blocks:
             blocked_by = raw[len(ids) + 1]
             if not blocked_by:  # missing from Redis (a cached set holds the sentinel)
-                from feed.graph import blocked_by as blocked_by_of
-
-                blocked_by = blocked_by_of(viewer.id)
+                blocked_by = graph.blocked_by(viewer.id)
             blocked_by.discard(cache.SENTINEL)
     return found, liked, blocked_by
 
@@ -188,10 +188,16 @@ def _load_missing(post_ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
+def liked_ids(account_id: object) -> set[str]:
+    """Posts the account liked (Redis, loaded from MongoDB when missing; ``interactions``
+    keeps the cached set in step with each like)."""
+    return cache.set_members(cache.liked_key(account_id), lambda: (
+        str(like.post) for like in Like.objects(account=account_id).only("post")),
+        ttl=int(current_app.config["LIKED_CACHE_SECONDS"]))
+
+
 def _liked(viewer: Account, post_ids: list[str], flags: list) -> set[str]:
     if not flags[0]:  # the viewer's likes are not cached (any more): load them
-        from feed.interactions import liked_ids
-
         return set(post_ids) & liked_ids(viewer.id)
     return {post_id for post_id, flag in zip(post_ids, flags[1:]) if flag}
 
@@ -199,11 +205,7 @@ def _liked(viewer: Account, post_ids: list[str], flags: list) -> set[str]:
 def _media(ids: list[str]) -> list[dict]:
     if not ids:
         return []
-    try:
-        from media.service import media_json_many
-    except ImportError:
-        return [{"id": i} for i in ids]
-    return media_json_many(ids)
+    return media.media_json_many(ids)
 
 
 def posts_json(post_ids: Iterable[str], viewer: Account | None = None,

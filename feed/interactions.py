@@ -15,18 +15,17 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from bson import ObjectId
-from flask import current_app
 from mongoengine.errors import NotUniqueError
-from redis.exceptions import LockError
 
 from app import screening, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
+from app.locks import hold
 from app.pagination import newest_first
 from app.times import iso, utcnow
-from feed import cache, graph, hydrate, mentions, notifications, pagecache
+from feed import cache, graph, hydrate, live_events, mentions, notifications, stamps
 from feed.models import Comment, DailyViews, Like, Post
 from feed.posts import get_visible
 
@@ -36,32 +35,19 @@ VIEW_DAYS_KEEP = 40
 LIKE_LOCK_SECONDS = 30  # far above a like's MongoDB write and Redis update
 
 
-def liked_ids(account_id: object) -> set[str]:
-    """Posts the account liked (Redis, loaded from MongoDB when missing)."""
-    return cache.set_members(cache.liked_key(account_id), lambda: (
-        str(like.post) for like in Like.objects(account=account_id).only("post")),
-        ttl=int(current_app.config["LIKED_CACHE_SECONDS"]))
-
-
 @contextmanager
 def _liking(account_id: object, post_id: str) -> Iterator[None]:
     """One like or unlike of ``post_id`` by the account at a time, its MongoDB write and its
     cached-set update together; without the lock held throughout, the set is dropped."""
     key = cache.liked_key(account_id)
-    lock = redis_client.lock(f"{key}:lock:{post_id}", timeout=LIKE_LOCK_SECONDS,
-                             blocking_timeout=LIKE_LOCK_SECONDS, thread_local=False)
-    held = lock.acquire()
+    entered = False
     try:
-        yield
+        with hold(redis_client, f"{key}:lock:{post_id}", LIKE_LOCK_SECONDS,
+                  LIKE_LOCK_SECONDS) as held:
+            entered = True
+            yield
     finally:
-        kept = False
-        if held:
-            try:
-                lock.release()  # LockError if it expired and someone else took it meanwhile
-                kept = True
-            except LockError:
-                pass
-        if not kept:
+        if entered and not held.kept:  # not acquired, or expired and taken meanwhile
             cache.forget_set(key)
 
 
@@ -76,8 +62,6 @@ def _bump(post_id: object, field: str, delta: int) -> int:
 
 
 def _counts_event(post_id: str) -> None:
-    from feed import live_events
-
     live_events.counts_changed(post_id)
 
 
@@ -97,7 +81,7 @@ def like(account: Account, post_id: str) -> dict:
     signals.post_engaged.send(post, action="liked", actor=account, who=f"a:{account.id}")
     notifications.notify(post.author, "like", account, post.id)
     _counts_event(post_id)
-    pagecache.viewer_changed(account.id)
+    stamps.viewer_changed(account.id)
     return {"liked": True, "like_count": count}
 
 
@@ -109,7 +93,7 @@ def unlike(account: Account, post_id: str) -> dict:
     if deleted:
         count = _bump(post.id, "like", -1)
         _counts_event(post_id)
-        pagecache.viewer_changed(account.id)
+        stamps.viewer_changed(account.id)
     else:
         count = hydrate.load([post_id])[post_id]["like_count"]
     return {"liked": False, "like_count": count}
@@ -161,8 +145,6 @@ def add_comment(account: Account, post_id: str, text: str, reply_to: str | None 
 
 def _published(comment: Comment, post_author: object, author: Account, data: dict) -> None:
     """A comment became visible: count it, tell the post's author and its live subscribers."""
-    from feed import live_events
-
     _bump(comment.post, "comment", 1)
     post = Post.objects(id=comment.post).first()
     if post is not None:
@@ -170,7 +152,7 @@ def _published(comment: Comment, post_author: object, author: Account, data: dic
     _notify_comment(comment, post_author, author)
     live_events.comment_added(str(comment.post), data)
     _counts_event(str(comment.post))
-    pagecache.viewer_changed(author.id)
+    stamps.viewer_changed(author.id)
 
 
 def _notify_comment(comment: Comment, post_author: object, author: Account) -> None:
@@ -235,7 +217,7 @@ def delete_comment(account: Account, comment_id: str) -> None:
     if was_published:
         _bump(comment.post, "comment", -1)
         _counts_event(str(comment.post))
-        pagecache.viewer_changed(account.id)
+        stamps.viewer_changed(account.id)
 
 
 # --- views -------------------------------------------------------------------------------

@@ -18,12 +18,12 @@ Counts moved by other people (likes, comments, views) may show up to ``FEED_PAGE
 late; live ``post.counts`` events carry them sooner. ``FEED_PAGE_SECONDS=0`` turns it off.
 When a page has aged out but nothing it shows changed, one request rebuilds it while the
 viewer's other requests are still given the aged page: concurrent reads never all rebuild.
+The versions and epochs, and what moves them, are ``stamps``.
 """
 
 from __future__ import annotations
 
 import time
-import zlib
 from typing import Any
 
 from flask import current_app, request
@@ -32,63 +32,11 @@ from app import etags, jsonio
 from app.extensions import redis_client
 from app.pagination import DEFAULT_LIMIT
 from app.redis_clients import queue_eval
-from feed import cache, timeline
-
-# The epochs are a hash ("posts" and "pulled": one read for both) kept in EPOCH_COPIES
-# copies on different Cluster slots: every home read reads one (chosen by the viewer), so
-# no single shard serves them all; the rare changes move every copy.
-EPOCH_COPIES = 16
-VERSION_SECONDS = 24 * 3600  # far longer than any page lives
+from feed import cache, stamps, timeline
 
 
 def page_key(account_id: object, limit: int) -> str:
     return f"page:{{{account_id}}}:{limit}"
-
-
-def version_key(account_id: object) -> str:
-    return f"page-version:{{{account_id}}}"
-
-
-def viewer_changed(*account_ids: object) -> None:
-    """Something these accounts did changes their own feed pages (likes, follows, blocks)."""
-    pipe = redis_client.pipeline(transaction=False)
-    for account_id in account_ids:
-        pipe.incr(version_key(account_id))
-        pipe.expire(version_key(account_id), VERSION_SECONDS)
-    pipe.execute()
-
-
-def epochs_key(copy: int) -> str:
-    return f"feed:epochs:{{{copy}}}"
-
-
-def epochs_key_for(viewer_id: object) -> str:
-    return epochs_key(zlib.crc32(str(viewer_id).encode()) % EPOCH_COPIES)
-
-
-def _move_epoch(field: str) -> None:
-    pipe = redis_client.pipeline(transaction=False)
-    for copy in range(EPOCH_COPIES):
-        pipe.hincrby(epochs_key(copy), field, 1)
-    pipe.execute()
-
-
-def posts_changed() -> None:
-    """A post others could see changed or went: every kept page is stale."""
-    _move_epoch("posts")
-
-
-def pulled_changed() -> None:
-    """A pulled author published: kept pages that pull authors are stale."""
-    _move_epoch("pulled")
-
-
-def on_account_changed(account: Any, **_: Any) -> None:
-    """``account_changed`` receiver: the viewer's audience profile, and (for an author with
-    posts) the name, avatar and suspension shown on others' pages."""
-    viewer_changed(account.id)
-    if account.posts_count:
-        posts_changed()
 
 
 # The kept page and what its stamp reads in the viewer's keys (one Cluster slot): the
@@ -108,9 +56,9 @@ REBUILD_SECONDS = 2
 
 
 def _queue_reads(pipe: Any, viewer_id: object, limit: object) -> None:
-    queue_eval(pipe, _KEPT, 3, page_key(viewer_id, limit), version_key(viewer_id),
+    queue_eval(pipe, _KEPT, 3, page_key(viewer_id, limit), stamps.version_key(viewer_id),
               cache.timeline_key(viewer_id))
-    pipe.hmget(epochs_key_for(viewer_id), "posts", "pulled")
+    pipe.hmget(stamps.epochs_key_for(viewer_id), "posts", "pulled")
 
 
 def prefetch(pipe: Any, viewer_id: str) -> None:

@@ -20,10 +20,12 @@ from app import faults, screening, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
+from app.jobs import enqueue
 from app.times import as_utc, utcnow
-from feed import audience, hydrate, pagecache, planning, segments, visibility
+from feed import audience, hydrate, planning, segments, stamps, visibility
 from feed.bodies import render_markdown
-from feed.models import PLANNED, Audience, Campaign, Post, Product
+from feed.models import PLANNED, Audience, Campaign, Comment, Like, Post, Product
+from media import service as media
 
 log = logging.getLogger(__name__)
 
@@ -80,11 +82,7 @@ def _media_state(account: Account, media_ids: list[str]) -> str:
     """``ready`` when every media item is ready, else ``processing``; 400 for foreign ids."""
     if not media_ids:
         return "ready"
-    try:
-        from media.service import media_state
-    except ImportError:
-        return "processing"
-    return media_state(account, media_ids)
+    return media.media_state(account, media_ids)
 
 
 def _held_reasons(account: Account, post: Post, **context: Any) -> list[str]:
@@ -161,9 +159,7 @@ def create(account: Account, data: dict[str, Any]) -> Post:
 
 
 def _count(author_id: object, delta: int) -> None:
-    from app.accounts.models import Account as AccountDoc
-
-    AccountDoc.objects(id=author_id).update_one(inc__posts_count=delta)
+    Account.objects(id=author_id).update_one(inc__posts_count=delta)
     accounts.invalidate(author_id)
 
 
@@ -337,19 +333,16 @@ def delete(account: Account, post_id: str) -> None:
 
 def remove(post: Post) -> None:
     """Delete for good: gone from every feed and list at once (the cache keeps a tombstone)."""
-    from app.accounts.models import Account as AccountDoc
-    from feed.models import Comment, Like
-
     signals.post_deleted.send(post)
     planning.unschedule(post.id)
     hydrate.forget(post.id, deleted=True)
-    pagecache.posts_changed()
+    stamps.posts_changed()
     Comment.objects(post=post.id).delete()
     Like.objects(post=post.id).delete()
     post.delete()
     _discard_media(post)
     if post.status not in PLANNED:
-        AccountDoc.objects(id=post.author).update_one(dec__posts_count=1)
+        Account.objects(id=post.author).update_one(dec__posts_count=1)
     accounts.invalidate(post.author)
 
 
@@ -364,11 +357,7 @@ def _discard_media(post: Post) -> None:
     if author is not None:
         kept |= {author.avatar_media_id, author.banner_media_id}
     gone = [m for m in post.media_ids if m not in kept]
-    try:
-        from media.service import discard
-    except ImportError:
-        return
-    discard(gone, post.author)
+    media.discard(gone, post.author)
 
 
 def set_status(post: Post, status: str, error: dict | None = None) -> Post:
@@ -397,12 +386,10 @@ def after_change(post: Post, before: str | None) -> None:
     else:
         hydrate.restate(post)
     if before == "published":  # others may have it on a kept feed page
-        pagecache.posts_changed()
+        stamps.posts_changed()
     if post.status == "published" and before != "published":
-        from feed.tasks import fanout_post
-
         try:
-            fanout_post.delay(str(post.id))
+            enqueue("feed.tasks.fanout_post", str(post.id))
         except Exception as exc:  # broker away: the post is in the outbox, the sweep queues it
             log.error("could not queue the fan-out of post %s: %s", post.id, exc)
     signals.post_saved.send(post, before=before)

@@ -28,6 +28,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
+from app.jobs import enqueue
 from app.pagination import newest_first
 from feed import audience, cache, graph
 from feed.models import Campaign, Post, Segment
@@ -220,9 +221,7 @@ def size(segment: Segment) -> tuple[int, bool]:
         return len(members(segment)), True
     cached = redis_client.get(size_key(segment))
     if cache.claim(size_key(segment), current_app.config["SEGMENT_SIZE_SECONDS"]):
-        from feed.tasks import count_segment
-
-        count_segment.delay(str(segment.id))
+        enqueue("feed.tasks.count_segment", str(segment.id))
     return (int(cached), False) if cached is not None else (smallest, False)
 
 

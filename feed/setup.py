@@ -1,8 +1,5 @@
-"""The follow graph, posts, interactions, fan-out and timelines.
-
-Start with ``fanout.py`` (publishing) and ``timeline.py`` (reading a feed); ``hydrate.py``
-turns ids into the contract's JSON for one viewer, ``cache.py`` names every Redis key.
-"""
+"""The feed's wiring into the app: signal receivers, the media, segment and following hooks,
+the OpenAPI schemas named by reference, the commands and the periodic jobs."""
 
 from __future__ import annotations
 
@@ -12,60 +9,49 @@ from flask import Flask
 
 from app import signals
 from app.accounts import service as accounts
-from feed import graph
+from feed import (
+    audience,
+    campaigns,
+    channels,
+    foryou,
+    graph,
+    interests,
+    live_events,
+    mentions,
+    segments,
+    stamps,
+    trends,
+    visibility,
+)
+from feed.cleanup import delete_account_content
+from feed.cli import demo_cli, feeds_cli
+from feed.posts import media_finished
+from feed.schemas import NotificationGroupSchema, NotificationSchema
+from media.service import register_viewer_check
 
 
 def _on_media_ready(media: Any, **_: Any) -> None:
-    from feed.posts import media_finished
-
     media_finished(str(media.id), ok=True)
 
 
 def _on_media_failed(media: Any, **_: Any) -> None:
-    from feed.posts import media_finished
-
     error = getattr(media, "error", None)
     media_finished(str(media.id), ok=False, error=dict(error) if error else None)
 
 
 def _on_account_deleted(account: Any, **_: Any) -> None:
-    from feed.cleanup import delete_account_content
-
     delete_account_content(account)
 
 
 def _register_schemas(app: Flask) -> None:
     """Schemas the OpenAPI document refers to by name (the notification list's items)."""
-    from feed.schemas import NotificationGroupSchema, NotificationSchema
-
     components = app.extensions["api"].spec.components
     components.schema("Notification", schema=NotificationSchema)
     components.schema("NotificationGroup", schema=NotificationGroupSchema)
 
 
 def init_app(app: Flask) -> None:
-    from feed import (
-        audience,
-        campaigns,
-        channels,
-        foryou,
-        interests,
-        live_events,
-        mentions,
-        pagecache,
-        segments,
-        trends,
-        visibility,
-    )
-    from feed.cli import demo_cli, feeds_cli
-
-    try:
-        from media.service import register_viewer_check
-    except ImportError:  # no media package: media are their owners' only
-        pass
-    else:
-        register_viewer_check(visibility.may_see_media)
-
+    register_viewer_check(visibility.may_see_media)
     signals.post_saved.connect(live_events.on_post_saved, weak=False)
     signals.post_saved.connect(live_events.on_post_changed, weak=False)
     signals.post_saved.connect(channels.on_post_saved, weak=False)
@@ -73,7 +59,7 @@ def init_app(app: Flask) -> None:
     signals.media_ready.connect(_on_media_ready, weak=False)
     signals.media_failed.connect(_on_media_failed, weak=False)
     signals.account_deleted.connect(_on_account_deleted, weak=False)
-    signals.account_changed.connect(pagecache.on_account_changed, weak=False)
+    signals.account_changed.connect(stamps.on_account_changed, weak=False)
     signals.post_saved.connect(campaigns.on_post_saved, weak=False)
     signals.post_saved.connect(trends.on_post_saved, weak=False)
     signals.post_saved.connect(mentions.on_post_saved, weak=False)

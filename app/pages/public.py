@@ -20,7 +20,7 @@ from app.pages.rendering import not_found, render
 from app.pages.security import csrf_ok
 from app.pages.signin import safe_next
 from app.ratelimits import limit
-from feed import campaigns, foryou, graph, hydrate, interactions, posts, timeline
+from feed import campaigns, follows, foryou, graph, hydrate, interactions, posts, timeline
 
 PAGE_KINDS = ("merchant", "influencer")
 POSTS_PER_PAGE = 20
@@ -112,9 +112,9 @@ def follow(username: str):
         return render("message.html", 400, title="表单已过期", message="请返回页面后重试。")
     try:
         if request.form.get("action") == "unfollow":
-            graph.unfollow(viewer, str(author.id))
+            follows.unfollow(viewer, str(author.id))
         else:
-            graph.follow(viewer, str(author.id))
+            follows.follow(viewer, str(author.id))
     except ApiError as exc:
         return render("message.html", exc.status, title="无法关注", message=exc.message)
     return redirect(url_for("pages.account_page", username=author.username), 303)

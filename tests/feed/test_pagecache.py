@@ -9,7 +9,7 @@ import pytest
 
 from app.accounts import service as accounts
 from app.extensions import redis_client
-from feed import cache, pagecache, timeline
+from feed import cache, pagecache, stamps, timeline
 from tests.support import wait_for
 
 
@@ -134,8 +134,8 @@ def test_an_edit_shows_at_once_to_fans_reading_different_epoch_copies(feed, make
     brand, fans, copies = make_account("merchant"), [], set()
     while len(copies) < 3:
         fan = make_account("fan")
-        if pagecache.epochs_key_for(fan.id) not in copies:
-            copies.add(pagecache.epochs_key_for(fan.id))
+        if stamps.epochs_key_for(fan.id) not in copies:
+            copies.add(stamps.epochs_key_for(fan.id))
             fans.append(fan)
             feed.follow(fan, brand)
             feed.home(fan)
