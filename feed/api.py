@@ -77,7 +77,7 @@ def _people(ref: str, args: dict, direction: str) -> dict:
     other = "follower" if direction == "followee" else "followee"
     found = accounts.get_many([getattr(r, other) for r in rows])
     viewer = current_account()
-    items = [accounts.account_json(found[str(getattr(r, other))], viewer=viewer)
+    items = [graph.seen_by(found[str(getattr(r, other))], viewer)
              for r in rows if str(getattr(r, other)) in found
              and not found[str(getattr(r, other))].suspended]
     return {"items": items, "next_cursor": next_cursor}

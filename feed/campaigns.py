@@ -20,6 +20,7 @@ from flask import current_app
 from app import screening
 from app.accounts import service as accounts
 from app.accounts.models import Account
+from app.accounts.schemas import AccountSchema
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import (
@@ -186,7 +187,7 @@ def campaign_json(campaign: Campaign, now: datetime | None = None,
     merchant = merchant or accounts.get(campaign.merchant)
     return {
         "id": str(campaign.id),
-        "merchant": accounts.account_json(merchant) if merchant else {"id": str(campaign.merchant)},
+        "merchant": AccountSchema().dump(merchant) if merchant else {"id": str(campaign.merchant)},
         "title": campaign.title,
         "description": campaign.description or "",
         "tag": campaign.tag,

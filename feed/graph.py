@@ -37,6 +37,14 @@ def is_following(follower_id: object, followee_id: object) -> bool:
     return str(followee_id) in following_ids(follower_id)
 
 
+def seen_by(account: Account, viewer: Account | None) -> Account | accounts.Seen:
+    """``account`` as ``viewer`` sees it in a list or on its page: with ``following`` when
+    another signed-in account looks."""
+    if viewer is None or viewer.id == account.id:
+        return account
+    return accounts.Seen(account, following=is_following(viewer.id, account.id))
+
+
 def is_big(author_id: object) -> bool:
     return bool(redis_client.sismember(cache.BIG_AUTHORS, str(author_id)))
 

@@ -20,6 +20,7 @@ from mongoengine.errors import NotUniqueError
 from app import screening, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
+from app.accounts.schemas import AccountSchema
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.locks import hold
@@ -106,7 +107,7 @@ def comment_json(comment: Comment, author: Account | None) -> dict:
     return {
         "id": str(comment.id),
         "post_id": str(comment.post),
-        "author": accounts.account_json(author) if author else None,
+        "author": AccountSchema().dump(author) if author else None,
         "text": comment.text,
         "reply_to": str(comment.reply_to) if comment.reply_to else None,
         "status": comment.status,

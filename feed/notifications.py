@@ -13,6 +13,7 @@ from bson import ObjectId
 from app import live, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
+from app.accounts.schemas import AccountSchema
 from app.extensions import redis_client
 from app.pagination import decode_cursor, encode_cursor, id_part, newest_first
 from app.times import as_utc, iso
@@ -51,7 +52,7 @@ def notify(account_id: object, kind: str, actor: Account, post_id: object | None
     Notification(account=account_id, type=kind, actor=actor.id, post_id=post_id,
                  comment_id=comment_id).save()
     count = redis_client.incr(_unread_key(account_id))
-    payload: dict[str, Any] = {"type": kind, "actor": accounts.account_json(actor),
+    payload: dict[str, Any] = {"type": kind, "actor": AccountSchema().dump(actor),
                                "unread_count": count}
     if post_id:
         payload["post_id"] = str(post_id)
@@ -72,7 +73,7 @@ def page(account: Account, limit: int, cursor: str | None) -> dict:
         if actor is None or str(n.actor) in hidden:
             continue
         items.append({
-            "id": str(n.id), "type": n.type, "actor": accounts.account_json(actor),
+            "id": str(n.id), "type": n.type, "actor": AccountSchema().dump(actor),
             "post_id": str(n.post_id) if n.post_id else None,
             "comment_id": str(n.comment_id) if n.comment_id else None,
             "created_at": iso(n.created_at),
@@ -130,7 +131,7 @@ def _group_json(mine: Any, key: tuple, newest: Notification, hidden: set[str],
     found = accounts.get_many(recent)
     return {
         "type": kind, "post_id": str(post_id) if post_id else None,
-        "actors": [accounts.account_json(found[a]) for a in recent if a in found],
+        "actors": [AccountSchema().dump(found[a]) for a in recent if a in found],
         "actors_count": len(actor_ids), "latest_at": iso(newest.created_at),
         "read": bool(read_up_to and as_utc(newest.created_at) <= read_up_to),
     }

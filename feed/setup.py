@@ -8,13 +8,11 @@ from typing import Any
 from flask import Flask
 
 from app import signals
-from app.accounts import service as accounts
 from feed import (
     audience,
     campaigns,
     channels,
     foryou,
-    graph,
     interests,
     live_events,
     mentions,
@@ -72,7 +70,6 @@ def init_app(app: Flask) -> None:
     signals.unfollowed.connect(segments.on_unfollowed, weak=False)
     signals.post_saved.connect(segments.on_post_saved, weak=False)
     audience.use_segments(segments.is_member)
-    accounts.use_following(graph.is_following)
     signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
     signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     _register_schemas(app)

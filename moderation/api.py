@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import g
 
-from app.accounts.service import account_json, get_many
+from app.accounts.service import get_many
 from app.api import Blueprint
 from app.auth import auth_required
 from app.idempotency import idempotent
@@ -31,12 +31,6 @@ from moderation.schemas import (
 )
 
 bp = Blueprint("moderation", __name__, description="Moderation, reports and term rules")
-
-def _account_json(account) -> dict:
-    data = account_json(account)
-    data["suspended"] = bool(account.suspended)
-    return data
-
 
 @bp.get("/moderation/queue")
 @auth_required("moderator")
@@ -97,7 +91,7 @@ def audit(args):
 @bp.arguments(ModerationReasonSchema)
 @bp.response(200, ModeratedAccountSchema)
 def suspend(data, account_id):
-    return _account_json(service.suspend(account_id, g.account, data["reason"]))
+    return service.suspend(account_id, g.account, data["reason"])
 
 
 @bp.delete("/moderation/accounts/<string:account_id>/suspend")
@@ -105,7 +99,7 @@ def suspend(data, account_id):
 @bp.arguments(ModerationReasonSchema)
 @bp.response(200, ModeratedAccountSchema)
 def reinstate(data, account_id):
-    return _account_json(service.reinstate(account_id, g.account, data["reason"]))
+    return service.reinstate(account_id, g.account, data["reason"])
 
 
 @bp.post("/moderation/accounts/<string:account_id>/verify")
@@ -113,7 +107,7 @@ def reinstate(data, account_id):
 @bp.arguments(ModerationReasonSchema)
 @bp.response(200, ModeratedAccountSchema)
 def verify(data, account_id):
-    return _account_json(service.set_verified(account_id, g.account, True, data["reason"]))
+    return service.set_verified(account_id, g.account, True, data["reason"])
 
 
 @bp.delete("/moderation/accounts/<string:account_id>/verify")
@@ -121,7 +115,7 @@ def verify(data, account_id):
 @bp.arguments(ModerationReasonSchema)
 @bp.response(200, ModeratedAccountSchema)
 def unverify(data, account_id):
-    return _account_json(service.set_verified(account_id, g.account, False, data["reason"]))
+    return service.set_verified(account_id, g.account, False, data["reason"])
 
 
 # -- reports (any signed-in account) -------------------------------------------------------

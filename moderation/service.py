@@ -19,6 +19,7 @@ from mongoengine import NotUniqueError
 from app import live, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
+from app.accounts.schemas import AccountSchema
 from app.errors import ApiError
 from app.pagination import by_time_then_id
 from app.times import iso, utcnow
@@ -330,7 +331,7 @@ def audit_json(entry: AuditEntry, moderators: dict | None = None) -> dict:
     moderator = (moderators or {}).get(entry.moderator_id)
     return {
         "id": str(entry.id),
-        "moderator": accounts.account_json(moderator) if moderator else {"id": entry.moderator_id},
+        "moderator": AccountSchema().dump(moderator) if moderator else {"id": entry.moderator_id},
         "action": entry.action,
         "item_id": entry.item_id,
         "target_type": entry.target_type,

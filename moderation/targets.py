@@ -24,6 +24,7 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from feed import hydrate, interactions, posts
 from feed.models import Comment, Post
+from moderation.schemas import ModeratedAccountSchema
 
 # What each action makes of a post's or comment's ``status``.
 CONTENT_STATUS = {
@@ -74,9 +75,7 @@ def _account_target() -> Target:
         return Account.objects(id=target_id).first() if _valid(target_id) else None
 
     def to_json(account) -> dict:
-        data = accounts.account_json(account)
-        data["suspended"] = bool(account.suspended)
-        return data
+        return ModeratedAccountSchema().dump(account)
 
     def apply(account, action: str) -> None:
         # Reports never hide an account by themselves (a brigade of fresh accounts must not

@@ -13,11 +13,13 @@ from marshmallow import Schema, fields, validate
 
 from app import screening
 from app.accounts import service as accounts
+from app.accounts.schemas import AccountSchema
 from app.api import Blueprint
 from app.auth import auth_optional, current_account
 from app.errors import ApiError
 from app.pagination import PageArgs, decode_cursor, page, refusing
 from app.times import Instant
+from feed.graph import seen_by
 from feed.hydrate import posts_json
 from search import analysis
 from search.backend import get_engine
@@ -118,7 +120,7 @@ def _accounts_json(ids: list[str], viewer: Any) -> list[dict]:
         account = found.get(account_id)
         if account is None or account.suspended:
             continue
-        out.append(accounts.account_json(account, viewer))
+        out.append(AccountSchema().dump(seen_by(account, viewer)))
     return out
 
 

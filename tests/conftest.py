@@ -130,6 +130,7 @@ def make_account(app):
 
     def make(kind: str = "fan", roles: tuple = (), username: str | None = None, **fields) -> Actor:
         from app.accounts import service, tokens
+        from app.accounts.schemas import AccountSchema
 
         with app.app_context():
             name = username or f"{kind}{next(_names)}"
@@ -140,7 +141,8 @@ def make_account(app):
             for role in roles:
                 service.grant_role(name, role)
             token = tokens.issue(account.id)
-            return Actor(str(account.id), name, token, service.account_json(account, private=True))
+            shown = AccountSchema().dump(service.Seen(account, private=True))
+            return Actor(str(account.id), name, token, shown)
 
     return make
 

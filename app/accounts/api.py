@@ -16,6 +16,7 @@ from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.etags import etagged
 from app.ratelimits import limit, remember_sign_in
+from feed import graph
 from media import service as media
 
 bp = Blueprint("accounts", __name__, description="Accounts and tokens")
@@ -27,7 +28,7 @@ bp = Blueprint("accounts", __name__, description="Accounts and tokens")
 @bp.response(201, AuthResultSchema)
 def register(data):
     account = service.register(data)
-    return {"account": service.account_json(account, private=True), "token": tokens.issue(account.id)}
+    return {"account": service.Seen(account, private=True), "token": tokens.issue(account.id)}
 
 
 @bp.post("/auth/token")
@@ -37,7 +38,7 @@ def register(data):
 def login(data):
     account = service.authenticate(data["username"], data["password"])
     remember_sign_in(data["username"])
-    return {"account": service.account_json(account, private=True), "token": tokens.issue(account.id)}
+    return {"account": service.Seen(account, private=True), "token": tokens.issue(account.id)}
 
 
 @bp.delete("/auth/token")
@@ -60,7 +61,7 @@ def change_password(data):
 @etagged
 @bp.response(200, AccountSchema)
 def me():
-    return service.account_json(g.account, private=True)
+    return service.Seen(g.account, private=True)
 
 
 @bp.patch("/accounts/me")
@@ -72,8 +73,7 @@ def update_me(changes):
         media.check_avatar(g.account, changes["avatar_media_id"])
     if changes.get("banner_media_id"):
         media.check_avatar(g.account, changes["banner_media_id"], field="banner_media_id")
-    account = service.update(g.account, changes)
-    return service.account_json(account, private=True)
+    return service.Seen(service.update(g.account, changes), private=True)
 
 
 @bp.delete("/accounts/me")
@@ -92,5 +92,5 @@ def get_account(ref):
     viewer = current_account()
     account = service.lookup(ref)
     if viewer is not None and viewer.id == account.id:
-        return service.account_json(account, private=True)
-    return service.account_json(account, viewer=viewer)
+        return service.Seen(account, private=True)
+    return graph.seen_by(account, viewer)

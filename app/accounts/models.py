@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import mongoengine as me
 
 from app.times import utcnow
 
 KINDS = ("fan", "merchant", "influencer")
+# \A...\Z, not ^...$: "$" also matches before a trailing newline ("merca\n" next to "merca").
+USERNAME_RE = re.compile(r"\A[A-Za-z0-9_]{3,30}\Z")
 ROLES = ("moderator", "admin")
 
 

@@ -1,10 +1,14 @@
 """Request and response schemas for accounts; they validate and they generate the OpenAPI."""
 
-from marshmallow import Schema, fields, validate
+from collections.abc import Mapping
+from typing import Any
 
-from app.accounts.models import KINDS
-from app.accounts.service import USERNAME_RE
+from marshmallow import Schema, fields, post_dump, validate
+
+from app.accounts.models import KINDS, USERNAME_RE
 from app.pagination import page_schema
+from app.times import Written
+from media.service import media_url
 
 SECTIONS = ("posts", "videos", "campaigns")
 
@@ -73,7 +77,7 @@ class AccountSchema(Schema):
     followers_count = fields.Integer()
     following_count = fields.Integer()
     posts_count = fields.Integer()
-    created_at = fields.String()
+    created_at = Written()
     following = fields.Boolean(metadata={"description": "for a signed-in viewer: whether they "
                                                         "follow this account"})
     profile = fields.Nested(ProfileSchema, metadata={"description": "the owner's own only"})
@@ -81,6 +85,27 @@ class AccountSchema(Schema):
                               metadata={"description": "merchants and influencers"})
     avatar_media_id = fields.String(allow_none=True,
                                     metadata={"description": "the owner's own only"})
+
+    @post_dump(pass_original=True)
+    def _as_seen(self, data: dict, account: Any, **kwargs: Any) -> dict:
+        """An account (or a ``Seen`` one) gets its pictures' URLs and keeps what its viewer
+        may see; account JSON kept in a cache was written by this schema already."""
+        if isinstance(account, Mapping):
+            return data
+        data["bio"] = data["bio"] or ""
+        data["avatar_url"] = _picture(account.avatar_media_id)
+        data["banner_url"] = _picture(account.banner_media_id)
+        if account.kind == "fan":
+            del data["page_layout"]
+        else:
+            data["page_layout"] = data["page_layout"] or {}
+        if not getattr(account, "private", False):
+            del data["profile"], data["avatar_media_id"]
+        return data
+
+
+def _picture(media_id: str | None) -> str | None:
+    return media_url(media_id) if media_id else None
 
 
 class AuthResultSchema(Schema):

@@ -1,13 +1,8 @@
-"""Account operations that views, pages, sockets, jobs and CLI commands share.
-
-Whether a viewer follows an account (``following`` in ``account_json``) is the feed's
-follow graph, above this domain: the feed's setup registers it (``use_following``).
-"""
+"""Account operations that views, pages, sockets, jobs and CLI commands share."""
 
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -19,23 +14,13 @@ from flask import current_app
 from app import jsonio, live, screening, signals
 from app.accounts import tokens
 from app.accounts.models import Account, Profile
+from app.accounts.schemas import AccountSchema
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.redis_clients import read_many
-from app.times import iso
-from media.service import media_url
 
-# \A...\Z, not ^...$: "$" also matches before a trailing newline ("merca\n" next to "merca").
-USERNAME_RE = re.compile(r"\A[A-Za-z0-9_]{3,30}\Z")
 CACHE_SECONDS = 300
-
-Following = Callable[[Any, Any], bool]
-_following: list[Following] = []
-
-
-def use_following(check: Following) -> None:
-    """``check(viewer_id, account_id)``: whether the viewer follows the account (the feed's)."""
-    _following[:] = [check]
+_public = AccountSchema()  # what everyone sees of an account (the public cache)
 
 
 def _hasher() -> PasswordHasher:
@@ -158,7 +143,7 @@ def public_many(account_ids: Iterable) -> dict[str, dict]:
     if missing:
         pipe = redis_client.pipeline(transaction=False)
         for account_id, account in get_many(missing).items():
-            found[account_id] = {"account": account_json(account), "suspended": account.suspended}
+            found[account_id] = {"account": _public.dump(account), "suspended": account.suspended}
             pipe.set(_public_key(account_id), jsonio.dumps(found[account_id]), ex=CACHE_SECONDS)
         pipe.execute()
     return found
@@ -293,34 +278,19 @@ def ensure_admin(username: str, password: str) -> Account:
 # --- output --------------------------------------------------------------------------
 
 
-def avatar_url(media_id: str | None) -> str | None:
-    return media_url(media_id) if media_id else None
+class Seen:
+    """An account as one viewer sees it, for ``AccountSchema``: ``following`` when another
+    signed-in account looks (the caller knows the follow graph), and the owner's own fields
+    (``private``) when the owner does."""
 
+    def __init__(self, account: Account, *, following: bool | None = None,
+                 private: bool = False) -> None:
+        self.account, self.private = account, private
+        if following is not None:
+            self.following = following
+        if private:
+            self.profile = account.profile or Profile()
 
-def account_json(account: Account, viewer: Account | None = None, private: bool = False) -> dict:
-    """The contract's Account; ``private`` adds what only the owner sees."""
-    data: dict[str, Any] = {
-        "id": str(account.id),
-        "username": account.username,
-        "display_name": account.display_name,
-        "kind": account.kind,
-        "roles": list(account.roles),
-        "bio": account.bio or "",
-        "avatar_url": avatar_url(account.avatar_media_id),
-        "banner_url": avatar_url(account.banner_media_id),
-        "verified": account.verified,
-        "followers_count": account.followers_count,
-        "following_count": account.following_count,
-        "posts_count": account.posts_count,
-        "created_at": iso(account.created_at),
-    }
-    if account.kind != "fan":
-        data["page_layout"] = account.page_layout or {}
-    if private:
-        profile = account.profile or Profile()
-        data["profile"] = {"gender": profile.gender, "interests": list(profile.interests)}
-        data["avatar_media_id"] = account.avatar_media_id
-    if viewer is not None and viewer.id != account.id:
-        data["following"] = bool(_following) and _following[0](viewer.id, account.id)
-    return data
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.account, name)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import redirect, request, url_for
 
 from app.accounts import service as accounts
-from app.accounts.models import Account
-from app.accounts.service import USERNAME_RE
+from app.accounts.models import USERNAME_RE, Account
+from app.accounts.schemas import AccountSchema
 from app.auth import current_account
 from app.errors import ApiError
 from app.pages import layout
@@ -85,7 +85,7 @@ def account_page(username: str):
         picks = foryou.recommended(author, viewer, RECOMMENDED)
     return render(
         "account.html",
-        account=accounts.account_json(author, viewer=viewer),
+        account=AccountSchema().dump(graph.seen_by(author, viewer)),
         sections=layout.section_order(author.page_layout, segment),
         segment=segment,
         posts=text_posts,
@@ -142,7 +142,8 @@ def post_page(username: str, post_id: str):
             campaign = campaigns.campaign_json(campaigns.get(str(post.campaign_id)))
         except ApiError:
             campaign = None
-    return render("post.html", post=found[0], account=accounts.account_json(author, viewer=viewer),
+    return render("post.html", post=found[0],
+                  account=AccountSchema().dump(graph.seen_by(author, viewer)),
                   comments=comments, campaign=campaign)
 
 

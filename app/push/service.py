@@ -23,6 +23,7 @@ from mongoengine.errors import NotUniqueError
 
 from app import jobs, presence
 from app.accounts import service as accounts
+from app.accounts.schemas import AccountSchema
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.push.models import TYPES, PushDevice, PushPreferences
@@ -204,7 +205,7 @@ def push_batch(post_id: str, account_ids: list[str]) -> int:
             continue
         wanted.append(account_id)
     text = item.get("title") or item.get("text") or ""
-    return _enqueue_devices(wanted, note("posts", accounts.account_json(author), post_id, text))
+    return _enqueue_devices(wanted, note("posts", AccountSchema().dump(author), post_id, text))
 
 
 def _senders() -> dict[str, Any]:
