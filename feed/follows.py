@@ -41,9 +41,7 @@ def _follow(follower: Account, target_ref: str) -> dict:
     except NotUniqueError:
         return {"following": True, "followers_count": accounts.get(target.id).followers_count,
                 "target": target}
-    target = graph.count_follow(follower.id, target.id, 1)
-    cache.add_if_cached(cache.following_key(follower.id), str(target.id))
-    cache.add_if_cached(cache.followers_key(target.id), str(follower.id))
+    target = graph.follow_moved(follower.id, target.id, 1)
     graph.refresh_big(target)
     timeline.merge_author(follower.id, target.id)
     stamps.viewer_changed(follower.id)
@@ -57,9 +55,7 @@ def unfollow(follower: Account, target_ref: str) -> dict:
     target = accounts.lookup(target_ref)
     deleted = Follow.objects(follower=follower.id, followee=target.id).delete()
     if deleted:
-        target = graph.count_follow(follower.id, target.id, -1)
-        cache.remove_if_cached(cache.following_key(follower.id), str(target.id))
-        cache.remove_if_cached(cache.followers_key(target.id), str(follower.id))
+        target = graph.follow_moved(follower.id, target.id, -1)
         graph.refresh_big(target)
         timeline.drop_author(follower.id, target.id)
         stamps.viewer_changed(follower.id)

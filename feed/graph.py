@@ -73,10 +73,14 @@ def _count(account_id: object, field: str, delta: int) -> Account:
     return accounts.get(account_id)
 
 
-def count_follow(follower_id: object, followee_id: object, delta: int) -> Account:
-    """Move both accounts' counts by a follow made (1) or gone (-1); returns the followee."""
+def follow_moved(follower_id: object, followee_id: object, delta: int) -> Account:
+    """A follow was made (1) or is gone (-1): both accounts' counts and the Redis mirrors
+    follow; returns the followee."""
     followee = _count(followee_id, "followers_count", delta)
     _count(follower_id, "following_count", delta)
+    mirror = cache.add_if_cached if delta > 0 else cache.remove_if_cached
+    mirror(cache.following_key(follower_id), str(followee_id))
+    mirror(cache.followers_key(followee_id), str(follower_id))
     return followee
 
 
@@ -119,9 +123,7 @@ def notify_followers(author_id: object, batch: int) -> Iterator[list[str]]:
 def drop_follow(follower_id: object, followee_id: object) -> None:
     """Remove a follow as part of a block (either direction)."""
     if Follow.objects(follower=follower_id, followee=followee_id).delete():
-        count_follow(follower_id, followee_id, -1)
-        cache.remove_if_cached(cache.following_key(follower_id), str(followee_id))
-        cache.remove_if_cached(cache.followers_key(followee_id), str(follower_id))
+        follow_moved(follower_id, followee_id, -1)
         redis_client.srem(notify_key(followee_id), str(follower_id))
 
 
