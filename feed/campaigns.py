@@ -24,7 +24,6 @@ from app.accounts.schemas import AccountSchema
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import (
-    after_key,
     count_part,
     decode_cursor,
     encode_cursor,
@@ -34,7 +33,7 @@ from app.pagination import (
     one_of,
 )
 from app.times import as_utc, from_ms, iso, utcnow
-from feed import cache, hydrate
+from feed import cache, timeline
 from feed.interactions import flush_views
 from feed.models import Campaign, Follow, Post
 
@@ -199,45 +198,25 @@ def campaign_json(campaign: Campaign, now: datetime | None = None,
     }
 
 
-def _entry_cursor(sort: str, value: Any) -> tuple[int, str] | None:
-    decoded = decode_cursor(value, (one_of(sort), ms_part if sort == "new" else count_part,
-                                    id_part))
-    return None if decoded is None else (decoded[1], decoded[2])
-
-
 def entries(campaign: Campaign, viewer: Account | None, sort: str = "new", limit: int = 20,
             cursor: str | None = None) -> dict[str, Any]:
     """One page of the gallery: approved entries the viewer may see, newest or most viewed
     first. ``views`` orders by the flushed unique-view counts (``VIEW_FLUSH_SECONDS`` behind
-    the live counter at most)."""
+    the live counter at most). The cursor is ``[sort, key, id]``."""
     if sort not in SORTS:
         raise ApiError(400, "validation_error", "unknown sort", {"sort": [f"one of {SORTS}"]})
-    bound = _entry_cursor(sort, cursor)
-    field = "created_at" if sort == "new" else "view_count"
-    query = _entries(campaign)
-    items: list[tuple[dict, list]] = []
-    more = False
-    while len(items) <= limit:
-        batch = query
-        if bound is not None:
-            value, last_id = bound
-            if sort == "new":
-                value = from_ms(value)
-            batch = after_key(batch, field, value, last_id)
-        rows = list(batch.order_by(f"-{field}", "-id").only("id", "created_at", "view_count")
-                    .limit(limit + 10))
-        keys = {str(r.id): (cache.score(r.created_at) if sort == "new" else r.view_count)
-                for r in rows}
-        items += [(item, [sort, keys[item["id"]], item["id"]])
-                  for item in hydrate.posts_json(list(keys), viewer)]
-        more = len(rows) == limit + 10
-        if not more:
-            break
-        bound = (keys[str(rows[-1].id)], str(rows[-1].id))
-    more = more or len(items) > limit
-    items = items[:limit]
-    next_cursor = encode_cursor(items[-1][1]) if items and more else None
-    return {"items": [item for item, _ in items], "next_cursor": next_cursor}
+    decoded = decode_cursor(cursor, (one_of(sort), ms_part if sort == "new" else count_part,
+                                     id_part))
+    bound = None if decoded is None else decoded[1:]
+    if sort == "new":
+        found, more = timeline.keyset_posts(_entries(campaign), viewer, limit, "created_at",
+                                            bound, lambda post: cache.score(post.created_at),
+                                            from_ms)
+    else:
+        found, more = timeline.keyset_posts(_entries(campaign), viewer, limit, "view_count",
+                                            bound, lambda post: post.view_count)
+    next_cursor = encode_cursor([sort, *found[-1][1]]) if found and more else None
+    return {"items": [item for item, _ in found], "next_cursor": next_cursor}
 
 
 # --- a merchant's campaigns ---------------------------------------------------------------------

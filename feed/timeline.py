@@ -9,6 +9,7 @@ arrive, and the same for every viewer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
@@ -267,18 +268,30 @@ def query_page(query: Any, viewer: Account | None, limit: int,
     """One page of a MongoDB query of posts, newest first, through the one visibility rule
     (hidden posts are skipped and the page filled from further rows)."""
     upper, _ = _bounds(cursor, None)
-    items: list[dict] = []
+    found, more = keyset_posts(query, viewer, limit, "created_at", upper,
+                               lambda post: cache.score(post.created_at), from_ms)
+    items = [item for item, _ in found]
+    return {"items": items, "next_cursor": items[-1]["cursor"] if items and more else None}
+
+
+def keyset_posts(query: Any, viewer: Account | None, limit: int, field: str,
+                 bound: list | None, key: Callable[[Post], Any],
+                 value: Callable[[Any], Any] = lambda key: key
+                 ) -> tuple[list[tuple[dict, list]], bool]:
+    """Up to ``limit`` posts of a MongoDB query in the order of ``(field, id)``, descending,
+    after ``bound`` (a ``[key, id]`` from a cursor), as the viewer may see them (hidden ones
+    are skipped and the page filled from further rows); each with its own ``[key, id]``, and
+    whether more follow. ``key`` is a post's cursor key, ``value`` turns one into ``field``'s."""
+    items: list[tuple[dict, list]] = []
     more = False
     while len(items) <= limit:
-        batch = query
-        if upper:
-            batch = after_key(batch, "created_at", from_ms(upper[0]), upper[1])
-        rows = list(batch.order_by("-created_at", "-id").only("id", "created_at").limit(limit + 10))
-        items += hydrate.posts_json([str(p.id) for p in rows], viewer)
+        batch = query if bound is None else after_key(query, field, value(bound[0]), bound[1])
+        rows = list(batch.order_by(f"-{field}", "-id").only("id", "created_at", field)
+                    .limit(limit + 10))
+        keys = {str(row.id): [key(row), str(row.id)] for row in rows}
+        items += [(item, keys[item["id"]]) for item in hydrate.posts_json(list(keys), viewer)]
         more = len(rows) == limit + 10
         if not more:
             break
-        upper = [cache.score(rows[-1].created_at), str(rows[-1].id)]
-    more = more or len(items) > limit
-    items = items[:limit]
-    return {"items": items, "next_cursor": items[-1]["cursor"] if items and more else None}
+        bound = keys[str(rows[-1].id)]
+    return items[:limit], more or len(items) > limit
