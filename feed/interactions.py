@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
@@ -20,15 +21,17 @@ from mongoengine.errors import NotUniqueError
 from app import screening, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
-from app.accounts.schemas import AccountSchema
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.locks import hold
 from app.pagination import newest_first
-from app.times import iso, utcnow
+from app.times import utcnow
 from feed import cache, graph, hydrate, live_events, mentions, notifications, stamps
 from feed.models import Comment, DailyViews, Like, Post
 from feed.posts import get_visible
+from feed.schemas import CommentSchema
+
+_comment = CommentSchema()  # the live comment.new event's comment
 
 VIEW_DAYS_KEEP = 40
 
@@ -103,16 +106,14 @@ def unlike(account: Account, post_id: str) -> dict:
 # --- comments ----------------------------------------------------------------------------
 
 
-def comment_json(comment: Comment, author: Account | None) -> dict:
-    return {
-        "id": str(comment.id),
-        "post_id": str(comment.post),
-        "author": AccountSchema().dump(author) if author else None,
-        "text": comment.text,
-        "reply_to": str(comment.reply_to) if comment.reply_to else None,
-        "status": comment.status,
-        "created_at": iso(comment.created_at),
-    }
+class Authored:
+    """A comment with its author's account (None once gone): what ``CommentSchema`` dumps."""
+
+    def __init__(self, comment: Comment, author: Account | None) -> None:
+        self.comment, self.author = comment, author
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.comment, name)
 
 
 def _parent(post: Post, reply_to: str | None) -> Comment | None:
@@ -126,7 +127,8 @@ def _parent(post: Post, reply_to: str | None) -> Comment | None:
     return parent
 
 
-def add_comment(account: Account, post_id: str, text: str, reply_to: str | None = None) -> dict:
+def add_comment(account: Account, post_id: str, text: str,
+                reply_to: str | None = None) -> Authored:
     post = get_visible(post_id, account)
     if str(post.author) in graph.blocked_by(account.id):
         raise ApiError(403, "blocked", "this account has blocked you")
@@ -136,22 +138,21 @@ def add_comment(account: Account, post_id: str, text: str, reply_to: str | None 
                       reply_to=parent.id if parent else None,
                       status="pending_review" if reasons else "published")
     comment.save()
-    data = comment_json(comment, account)
     if reasons:
         signals.content_held.send(comment, reasons=reasons)
-        return data
-    _published(comment, post.author, account, data)
-    return data
+    else:
+        _published(comment, post.author, account)
+    return Authored(comment, account)
 
 
-def _published(comment: Comment, post_author: object, author: Account, data: dict) -> None:
+def _published(comment: Comment, post_author: object, author: Account) -> None:
     """A comment became visible: count it, tell the post's author and its live subscribers."""
     _bump(comment.post, "comment", 1)
     post = Post.objects(id=comment.post).first()
     if post is not None:
         signals.post_engaged.send(post, action="commented", actor=author, who=f"a:{author.id}")
     _notify_comment(comment, post_author, author)
-    live_events.comment_added(str(comment.post), data)
+    live_events.comment_added(str(comment.post), _comment.dump(Authored(comment, author)))
     _counts_event(str(comment.post))
     stamps.viewer_changed(author.id)
 
@@ -185,7 +186,7 @@ def set_comment_status(comment: Comment, status: str) -> Comment:
         post = Post.objects(id=comment.post).only("author").first()
         author = accounts.get(comment.author)
         if post is not None and author is not None:
-            _published(comment, post.author, author, comment_json(comment, author))
+            _published(comment, post.author, author)
     elif before == "published":
         _bump(comment.post, "comment", -1)
         _counts_event(str(comment.post))
@@ -198,7 +199,7 @@ def list_comments(post_id: str, viewer: Account | None, limit: int, cursor: str 
                                          limit, cursor)
     hidden = graph.hidden_ids(viewer.id) if viewer else set()
     authors = accounts.get_many([c.author for c in comments])
-    items = [comment_json(c, authors.get(str(c.author))) for c in comments
+    items = [Authored(c, authors.get(str(c.author))) for c in comments
              if str(c.author) not in hidden and str(c.author) in authors
              and not authors[str(c.author)].suspended]
     return {"items": items, "next_cursor": next_cursor}

@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from app.accounts.schemas import AccountSchema
 from app.pagination import PageArgs, page_schema
-from app.times import Instant
+from app.times import Instant, Written
 from feed.models import POST_KINDS, STATUSES
 from media.schemas import MediaErrorSchema, MediaSchema
 
@@ -133,14 +133,16 @@ class CommentCreateSchema(Schema):
 
 
 class CommentSchema(Schema):
+    """A comment with its author (``feed.interactions.Authored``)."""
+
     id = fields.String()
-    post_id = fields.String()
+    post_id = fields.String(attribute="post")
     author = fields.Nested(AccountSchema, allow_none=True)
     text = fields.String()
     reply_to = fields.String(allow_none=True)
     status = fields.String(metadata={"enum": ["published", "pending_review", "removed",
                                               "rejected"]})
-    created_at = fields.String()
+    created_at = Written()
 
 
 CommentPageSchema = page_schema(CommentSchema)

@@ -24,6 +24,7 @@ from app.accounts.models import Account
 from app.errors import ApiError
 from feed import hydrate, interactions, posts
 from feed.models import Comment, Post
+from feed.schemas import CommentSchema
 from moderation.schemas import ModeratedAccountSchema
 
 # What each action makes of a post's or comment's ``status``.
@@ -135,7 +136,7 @@ def _comment_target() -> Target:
         return Comment.objects(id=target_id).first() if _valid(target_id) else None
 
     def to_json(comment) -> dict:
-        return interactions.comment_json(comment, accounts.get(comment.author))
+        return CommentSchema().dump(interactions.Authored(comment, accounts.get(comment.author)))
 
     def apply(comment, action: str) -> None:
         status = CONTENT_STATUS[action]

@@ -21,6 +21,7 @@ from app.pages.security import csrf_ok
 from app.pages.signin import safe_next
 from app.ratelimits import limit
 from feed import campaigns, follows, foryou, graph, hydrate, interactions, posts, timeline
+from feed.schemas import CommentSchema
 
 PAGE_KINDS = ("merchant", "influencer")
 POSTS_PER_PAGE = 20
@@ -135,7 +136,8 @@ def post_page(username: str, post_id: str):
     found = hydrate.posts_json([str(post.id)], viewer, check=False)
     if not found:
         return not_found("没有这条内容,或你无法查看它。")
-    comments = interactions.list_comments(str(post.id), viewer, 50, None)["items"]
+    comments = CommentSchema(many=True).dump(
+        interactions.list_comments(str(post.id), viewer, 50, None)["items"])
     campaign = None
     if post.campaign_id:
         try:
