@@ -1,4 +1,5 @@
-"""The REST API's plumbing: the OpenAPI registry and the Blueprint every package uses.
+"""The REST API's plumbing: the OpenAPI registry, the Blueprint every package uses, and
+``Shown`` (a document plus what an answer adds) for the response schemas to dump.
 
 Requests are validated by the same marshmallow schemas that generate ``/api/openapi.json``.
 Validation errors are 400 (the contract), not webargs' default 422.
@@ -85,6 +86,18 @@ class ErrorBody(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorBody, required=True)
+
+
+class Shown:
+    """A document with what one answer adds to it (an author's account, whether the viewer
+    read it): a response schema reads the added values first, then the document's own."""
+
+    def __init__(self, document: Any, **added: Any) -> None:
+        self.document = document
+        self.__dict__.update(added)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.document, name)
 
 
 class Api(flask_smorest.Api):

@@ -13,7 +13,7 @@ from app.api import Blueprint
 from app.auth import auth_optional, auth_required, current_account
 from app.idempotency import idempotent
 from app.pagination import PageArgs, page_schema
-from app.times import Instant
+from app.times import Instant, Written
 from feed import campaigns
 from feed.schemas import PostPageSchema
 
@@ -29,17 +29,19 @@ class CampaignCreateSchema(Schema):
 
 
 class CampaignSchema(Schema):
+    """A campaign as ``feed.campaigns.shown`` gives it."""
+
     id = fields.String()
     merchant = fields.Nested(AccountSchema)
     title = fields.String()
     description = fields.String()
     tag = fields.String()
-    starts_at = fields.String()
-    ends_at = fields.String()
+    starts_at = Written()
+    ends_at = Written()
     state = fields.String(metadata={"enum": list(campaigns.STATES)})
     entries_count = fields.Integer()
     participants_count = fields.Integer()
-    created_at = fields.String()
+    created_at = Written()
 
 
 CampaignPageSchema = page_schema(CampaignSchema)
@@ -79,14 +81,14 @@ class CampaignStatsSchema(Schema):
 @bp.response(201, CampaignSchema)
 def create_campaign(data):
     campaign = campaigns.create(g.account, data)
-    return campaigns.campaign_json(campaign, merchant=g.account)
+    return campaigns.shown(campaign, merchant=g.account)
 
 
 @bp.get("/campaigns/<string:campaign_id>")
 @auth_optional
 @bp.response(200, CampaignSchema)
 def get_campaign(campaign_id):
-    return campaigns.campaign_json(campaigns.get(campaign_id))
+    return campaigns.shown(campaigns.get(campaign_id))
 
 
 @bp.get("/campaigns/<string:campaign_id>/entries")

@@ -20,7 +20,7 @@ from flask import current_app
 from app import screening
 from app.accounts import service as accounts
 from app.accounts.models import Account
-from app.accounts.schemas import AccountSchema
+from app.api import Shown
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.pagination import (
@@ -180,22 +180,14 @@ def on_account_changed(account: Account, **_: Any) -> None:
         entries_changed(*joined)
 
 
-def campaign_json(campaign: Campaign, now: datetime | None = None,
-                  merchant: Account | None = None) -> dict[str, Any]:
-    """The contract's Campaign."""
+def shown(campaign: Campaign, now: datetime | None = None,
+          merchant: Account | None = None) -> Shown:
+    """The campaign with its merchant's account (just the id once gone), its state and
+    counts: what ``CampaignSchema`` dumps."""
     merchant = merchant or accounts.get(campaign.merchant)
-    return {
-        "id": str(campaign.id),
-        "merchant": AccountSchema().dump(merchant) if merchant else {"id": str(campaign.merchant)},
-        "title": campaign.title,
-        "description": campaign.description or "",
-        "tag": campaign.tag,
-        "starts_at": iso(campaign.starts_at),
-        "ends_at": iso(campaign.ends_at),
-        "state": state(campaign, now),
-        **counts(campaign),
-        "created_at": iso(campaign.created_at),
-    }
+    return Shown(campaign, merchant=merchant or {"id": str(campaign.merchant)},
+                 description=campaign.description or "", state=state(campaign, now),
+                 **counts(campaign))
 
 
 def entries(campaign: Campaign, viewer: Account | None, sort: str = "new", limit: int = 20,
@@ -244,7 +236,7 @@ def account_campaigns(account: Account, limit: int = 20, cursor: str | None = No
     if bound is not None:
         ranked = [pair for pair in ranked if pair[0] > bound]
     page = ranked[:limit]
-    items = [campaign_json(c, now, merchant=account) for _, c in page]
+    items = [shown(c, now, merchant=account) for _, c in page]
     more = len(ranked) > limit
     return {"items": items, "next_cursor": encode_cursor(page[-1][0]) if more and page else None}
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
 
 from bson import ObjectId
 from mongoengine.errors import NotUniqueError
@@ -21,6 +20,7 @@ from mongoengine.errors import NotUniqueError
 from app import screening, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
+from app.api import Shown
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.locks import hold
@@ -106,16 +106,6 @@ def unlike(account: Account, post_id: str) -> dict:
 # --- comments ----------------------------------------------------------------------------
 
 
-class Authored:
-    """A comment with its author's account (None once gone): what ``CommentSchema`` dumps."""
-
-    def __init__(self, comment: Comment, author: Account | None) -> None:
-        self.comment, self.author = comment, author
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.comment, name)
-
-
 def _parent(post: Post, reply_to: str | None) -> Comment | None:
     """The published comment of ``post`` that a new comment answers (400 otherwise)."""
     if not reply_to:
@@ -128,7 +118,7 @@ def _parent(post: Post, reply_to: str | None) -> Comment | None:
 
 
 def add_comment(account: Account, post_id: str, text: str,
-                reply_to: str | None = None) -> Authored:
+                reply_to: str | None = None) -> Shown:
     post = get_visible(post_id, account)
     if str(post.author) in graph.blocked_by(account.id):
         raise ApiError(403, "blocked", "this account has blocked you")
@@ -142,7 +132,7 @@ def add_comment(account: Account, post_id: str, text: str,
         signals.content_held.send(comment, reasons=reasons)
     else:
         _published(comment, post.author, account)
-    return Authored(comment, account)
+    return Shown(comment, author=account)
 
 
 def _published(comment: Comment, post_author: object, author: Account) -> None:
@@ -152,7 +142,7 @@ def _published(comment: Comment, post_author: object, author: Account) -> None:
     if post is not None:
         signals.post_engaged.send(post, action="commented", actor=author, who=f"a:{author.id}")
     _notify_comment(comment, post_author, author)
-    live_events.comment_added(str(comment.post), _comment.dump(Authored(comment, author)))
+    live_events.comment_added(str(comment.post), _comment.dump(Shown(comment, author=author)))
     _counts_event(str(comment.post))
     stamps.viewer_changed(author.id)
 
@@ -199,7 +189,7 @@ def list_comments(post_id: str, viewer: Account | None, limit: int, cursor: str 
                                          limit, cursor)
     hidden = graph.hidden_ids(viewer.id) if viewer else set()
     authors = accounts.get_many([c.author for c in comments])
-    items = [Authored(c, authors.get(str(c.author))) for c in comments
+    items = [Shown(c, author=authors.get(str(c.author))) for c in comments
              if str(c.author) not in hidden and str(c.author) in authors
              and not authors[str(c.author)].suspended]
     return {"items": items, "next_cursor": next_cursor}

@@ -14,11 +14,16 @@ from app import live, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.accounts.schemas import AccountSchema
+from app.api import Shown
 from app.extensions import redis_client
 from app.pagination import decode_cursor, encode_cursor, id_part, newest_first
-from app.times import as_utc, iso
+from app.times import as_utc
 from feed import graph
 from feed.models import Notification, NotificationState
+from feed.schemas import NotificationGroupSchema, NotificationSchema
+
+_one = NotificationSchema()
+_groups = NotificationGroupSchema(many=True)
 
 
 def _unread_key(account_id: object) -> str:
@@ -72,13 +77,8 @@ def page(account: Account, limit: int, cursor: str | None) -> dict:
         actor = actors.get(str(n.actor))
         if actor is None or str(n.actor) in hidden:
             continue
-        items.append({
-            "id": str(n.id), "type": n.type, "actor": AccountSchema().dump(actor),
-            "post_id": str(n.post_id) if n.post_id else None,
-            "comment_id": str(n.comment_id) if n.comment_id else None,
-            "created_at": iso(n.created_at),
-            "read": bool(read_up_to and as_utc(n.created_at) <= read_up_to),
-        })
+        read = bool(read_up_to and as_utc(n.created_at) <= read_up_to)
+        items.append(_one.dump(Shown(n, actor=actor, read=read)))
     return {"items": items, "next_cursor": next_cursor,
             "unread_count": unread_count(account.id)}
 
@@ -111,14 +111,15 @@ def grouped_page(account: Account, limit: int, cursor: str | None) -> dict:
     more = len(groups) > limit
     groups = groups[:limit]
     read_up_to = _read_up_to(account.id)
-    items = [_group_json(mine, key, n, hidden, read_up_to) for key, n in groups]
+    items = _groups.dump([_group(mine, key, n, hidden, read_up_to) for key, n in groups])
     return {"items": items,
             "next_cursor": encode_cursor(str(groups[-1][1].id)) if more and groups else None,
             "unread_count": unread_count(account.id)}
 
 
-def _group_json(mine: Any, key: tuple, newest: Notification, hidden: set[str],
-                read_up_to: Any) -> dict:
+def _group(mine: Any, key: tuple, newest: Notification, hidden: set[str],
+           read_up_to: Any) -> dict:
+    """One ``NotificationGroupSchema`` item."""
     kind, post_id = key
     rows = mine.filter(type=kind, post_id=post_id)
     actor_ids = [a for a in rows.distinct("actor") if str(a) not in hidden]
@@ -130,9 +131,8 @@ def _group_json(mine: Any, key: tuple, newest: Notification, hidden: set[str],
                 break
     found = accounts.get_many(recent)
     return {
-        "type": kind, "post_id": str(post_id) if post_id else None,
-        "actors": [AccountSchema().dump(found[a]) for a in recent if a in found],
-        "actors_count": len(actor_ids), "latest_at": iso(newest.created_at),
+        "type": kind, "post_id": post_id, "actors": [found[a] for a in recent if a in found],
+        "actors_count": len(actor_ids), "latest_at": newest.created_at,
         "read": bool(read_up_to and as_utc(newest.created_at) <= read_up_to),
     }
 

@@ -133,7 +133,7 @@ class CommentCreateSchema(Schema):
 
 
 class CommentSchema(Schema):
-    """A comment with its author (``feed.interactions.Authored``)."""
+    """A comment ``Shown`` with its ``author``'s account."""
 
     id = fields.String()
     post_id = fields.String(attribute="post")
@@ -158,7 +158,7 @@ class NotificationSchema(Schema):
     post_id = fields.String(allow_none=True)
     comment_id = fields.String(allow_none=True, metadata={
         "description": "mention and reply: the comment that mentions or answers"})
-    created_at = fields.String()
+    created_at = Written()
     read = fields.Boolean()
 
 
@@ -174,7 +174,7 @@ class NotificationGroupSchema(Schema):
     post_id = fields.String(allow_none=True)
     actors = fields.List(fields.Nested(AccountSchema), metadata={"description": "the latest 3"})
     actors_count = fields.Integer(metadata={"description": "every distinct actor"})
-    latest_at = fields.String()
+    latest_at = Written()
     read = fields.Boolean()
 
 

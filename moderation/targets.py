@@ -21,6 +21,7 @@ from bson import ObjectId
 
 from app.accounts import service as accounts
 from app.accounts.models import Account
+from app.api import Shown
 from app.errors import ApiError
 from feed import hydrate, interactions, posts
 from feed.models import Comment, Post
@@ -136,7 +137,7 @@ def _comment_target() -> Target:
         return Comment.objects(id=target_id).first() if _valid(target_id) else None
 
     def to_json(comment) -> dict:
-        return CommentSchema().dump(interactions.Authored(comment, accounts.get(comment.author)))
+        return CommentSchema().dump(Shown(comment, author=accounts.get(comment.author)))
 
     def apply(comment, action: str) -> None:
         status = CONTENT_STATUS[action]

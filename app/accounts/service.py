@@ -15,6 +15,7 @@ from app import jsonio, live, screening, signals
 from app.accounts import tokens
 from app.accounts.models import Account, Profile
 from app.accounts.schemas import AccountSchema
+from app.api import Shown
 from app.errors import ApiError
 from app.extensions import redis_client
 from app.redis_clients import read_many
@@ -278,19 +279,17 @@ def ensure_admin(username: str, password: str) -> Account:
 # --- output --------------------------------------------------------------------------
 
 
-class Seen:
+class Seen(Shown):
     """An account as one viewer sees it, for ``AccountSchema``: ``following`` when another
     signed-in account looks (the caller knows the follow graph), and the owner's own fields
     (``private``) when the owner does."""
 
     def __init__(self, account: Account, *, following: bool | None = None,
                  private: bool = False) -> None:
-        self.account, self.private = account, private
+        added: dict[str, Any] = {"private": private}
         if following is not None:
-            self.following = following
+            added["following"] = following
         if private:
-            self.profile = account.profile or Profile()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.account, name)
+            added["profile"] = account.profile or Profile()
+        super().__init__(account, **added)
 

@@ -21,6 +21,7 @@ from app.pages.security import csrf_ok
 from app.pages.signin import safe_next
 from app.ratelimits import limit
 from feed import campaigns, follows, foryou, graph, hydrate, interactions, posts, timeline
+from feed.campaign_api import CampaignSchema
 from feed.schemas import CommentSchema
 
 PAGE_KINDS = ("merchant", "influencer")
@@ -141,7 +142,7 @@ def post_page(username: str, post_id: str):
     campaign = None
     if post.campaign_id:
         try:
-            campaign = campaigns.campaign_json(campaigns.get(str(post.campaign_id)))
+            campaign = CampaignSchema().dump(campaigns.shown(campaigns.get(str(post.campaign_id))))
         except ApiError:
             campaign = None
     return render("post.html", post=found[0],
@@ -231,5 +232,6 @@ def campaign_page(campaign_id: str):
                                  request.args.get("cursor") or None)
     except ApiError:
         page = campaigns.entries(campaign, viewer, sort, ENTRIES_PER_PAGE, None)
-    return render("campaign.html", campaign=campaigns.campaign_json(campaign), sort=sort,
+    return render("campaign.html", campaign=CampaignSchema().dump(campaigns.shown(campaign)),
+                  sort=sort,
                   entries=page["items"], next_cursor=page["next_cursor"])
