@@ -79,7 +79,8 @@ def account_page(username: str):
         except ApiError:  # a cursor we did not make: start from the top
             text_posts, more_posts = _text_posts(author, viewer, None)
         videos = timeline.account_posts(author, viewer, VIDEOS_PER_PAGE, kind="video")["items"]
-    active = campaigns.account_campaigns(author, limit=10, states=("active", "upcoming"))["items"]
+    active = CampaignSchema(many=True).dump(campaigns.account_campaigns(
+        author, limit=10, states=("active", "upcoming"))["items"])
     segment = layout.viewer_segment(viewer, author.page_layout)
     picks: list[dict] = []
     if (viewer is not None and viewer.kind == "fan" and author.kind == "merchant"
