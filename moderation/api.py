@@ -40,14 +40,14 @@ def queue(args):
     items, next_cursor = service.list_items(
         status=args["status"], target_type=args.get("target_type"), reason=args.get("reason"),
         limit=args["limit"], cursor=args.get("cursor"))
-    return page([service.item_json(item) for item in items], next_cursor)
+    return page([service.shown_item(item) for item in items], next_cursor)
 
 
 @bp.get("/moderation/queue/<string:item_id>")
 @auth_required("moderator")
 @bp.response(200, ModerationItemSchema)
 def queue_item(item_id):
-    return service.item_json(service.get_item(item_id))
+    return service.shown_item(service.get_item(item_id))
 
 
 @bp.post("/moderation/queue/<string:item_id>/decision")
@@ -56,7 +56,7 @@ def queue_item(item_id):
 @bp.response(200, ModerationItemSchema)
 def decision(data, item_id):
     item = service.decide(item_id, g.account, data["action"], data["reason"])
-    return service.item_json(item)
+    return service.shown_item(item)
 
 
 @bp.get("/moderation/terms")
@@ -83,7 +83,7 @@ def audit(args):
         limit=args["limit"], cursor=args.get("cursor"),
         target_type=args.get("target_type"), target_id=args.get("target_id"))
     moderators = get_many([e.moderator_id for e in entries])
-    return page([service.audit_json(e, moderators) for e in entries], next_cursor)
+    return page([service.shown_audit(e, moderators) for e in entries], next_cursor)
 
 
 @bp.post("/moderation/accounts/<string:account_id>/suspend")

@@ -26,6 +26,8 @@ class TermHighlightSchema(Schema):
 
 
 class ModerationItemSchema(Schema):
+    """A queue item as ``moderation.service.shown_item`` gives it."""
+
     id = fields.String()
     target_type = fields.String()
     target_id = fields.String()
@@ -39,9 +41,9 @@ class ModerationItemSchema(Schema):
     report_reasons = fields.Dict(keys=fields.String(), values=fields.Integer())
     status = fields.String()
     hidden = fields.Boolean()
-    created_at = fields.String()
-    queued_at = fields.String()
-    decided_at = fields.String(allow_none=True)
+    created_at = Written()
+    queued_at = Written()
+    decided_at = Written(allow_none=True)
     decided_by = fields.String(allow_none=True)
     decision = fields.String(allow_none=True)
     decision_reason = fields.String(allow_none=True)
@@ -69,6 +71,8 @@ class ModerationAuditArgs(PageArgs):
 
 
 class ModerationAuditSchema(Schema):
+    """An audit entry as ``moderation.service.shown_audit`` gives it."""
+
     id = fields.String()
     moderator = fields.Nested(AccountSchema)
     action = fields.String()
@@ -76,7 +80,7 @@ class ModerationAuditSchema(Schema):
     target_type = fields.String()
     target_id = fields.String()
     reason = fields.String()
-    at = fields.String()
+    at = Written()
 
 
 ModerationAuditPageSchema = page_schema(ModerationAuditSchema)

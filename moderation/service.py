@@ -19,10 +19,10 @@ from mongoengine import NotUniqueError
 from app import live, signals
 from app.accounts import service as accounts
 from app.accounts.models import Account
-from app.accounts.schemas import AccountSchema
+from app.api import Shown
 from app.errors import ApiError
 from app.pagination import by_time_then_id
-from app.times import iso, utcnow
+from app.times import utcnow
 from moderation import terms as term_rules
 from moderation.models import (
     ACTIONS,
@@ -200,8 +200,9 @@ def list_items(status: str = "pending", target_type: str | None = None,
     return by_time_then_id(query, key, limit, cursor, ascending=ascending)
 
 
-def item_json(item: ModerationItem) -> dict:
-    """The contract's queue item, plus what a moderator needs to decide."""
+def shown_item(item: ModerationItem) -> Shown:
+    """The queue item with what a moderator needs to decide (the target, the terms found in
+    it, the reports' reasons): what ``ModerationItemSchema`` dumps."""
     target = get_target(item.target_type)
     obj = target.load(item.target_id)
     highlights: list[dict] = []
@@ -214,26 +215,9 @@ def item_json(item: ModerationItem) -> dict:
     report_reasons: dict[str, int] = {}
     for report in reports.only("reason"):
         report_reasons[report.reason] = report_reasons.get(report.reason, 0) + 1
-    return {
-        "id": str(item.id),
-        "target_type": item.target_type,
-        "target_id": item.target_id,
-        "target": target.to_json(obj) if obj is not None else None,
-        "author_id": item.author_id,
-        "reasons": list(item.reasons),
-        "terms": list(item.terms),
-        "highlights": highlights,
-        "reports_count": item.reports_count,
-        "report_reasons": report_reasons,
-        "status": item.status,
-        "hidden": bool(item.hidden_by_reports),
-        "created_at": iso(item.created_at),
-        "queued_at": iso(item.queued_at),
-        "decided_at": iso(item.decided_at),
-        "decided_by": item.decided_by,
-        "decision": item.decision,
-        "decision_reason": item.decision_reason,
-    }
+    return Shown(item, target=target.to_json(obj) if obj is not None else None,
+                 highlights=highlights, report_reasons=report_reasons,
+                 hidden=bool(item.hidden_by_reports))
 
 
 # -- reports ------------------------------------------------------------------------------
@@ -327,18 +311,12 @@ def list_audit(limit: int = 20, cursor: str | None = None, target_type: str | No
     return by_time_then_id(query, "at", limit, cursor)
 
 
-def audit_json(entry: AuditEntry, moderators: dict | None = None) -> dict:
+def shown_audit(entry: AuditEntry, moderators: dict | None = None) -> Shown:
+    """An audit entry with its moderator's account (just the id once gone): what
+    ``ModerationAuditSchema`` dumps."""
     moderator = (moderators or {}).get(entry.moderator_id)
-    return {
-        "id": str(entry.id),
-        "moderator": AccountSchema().dump(moderator) if moderator else {"id": entry.moderator_id},
-        "action": entry.action,
-        "item_id": entry.item_id,
-        "target_type": entry.target_type,
-        "target_id": entry.target_id,
-        "reason": entry.reason or "",
-        "at": iso(entry.at),
-    }
+    return Shown(entry, moderator=moderator or {"id": entry.moderator_id},
+                 reason=entry.reason or "")
 
 
 def set_terms(block: list[str], review: list[str], moderator: Any) -> dict:

@@ -19,12 +19,15 @@ from app.pages.blueprint import bp
 from app.pages.rendering import forbidden, render
 from app.pages.security import csrf_ok
 from moderation import service
+from moderation.schemas import ModerationAuditSchema, ModerationItemSchema
 
 QUEUE_SIZE = 50
 AUDIT_SIZE = 30
 ACTIONS = {"approve": "通过", "reject": "拒绝", "remove": "下架", "restore": "恢复"}
 FIELD_NAMES = {"text": "正文", "title": "标题", "body": "文章", "display_name": "昵称",
                "bio": "简介"}
+
+_item = ModerationItemSchema()
 
 
 def highlight(text: str, spans: list[tuple[int, int]]) -> Markup:
@@ -102,13 +105,14 @@ def moderation_queue():
     items, _ = service.list_items(status=status, limit=QUEUE_SIZE)
     shown = []
     for item in items:
-        data = service.item_json(item)
+        data = _item.dump(service.shown_item(item))
         data["fields"] = preview_fields(data)
         data["actions"] = [a for a in ACTIONS if item.status in service.TRANSITIONS[a]]
         shown.append(data)
     entries, _ = service.list_audit(limit=AUDIT_SIZE)
     moderators = accounts.get_many([e.moderator_id for e in entries])
-    audit = [service.audit_json(e, moderators) for e in entries]
+    audit = ModerationAuditSchema(many=True).dump(
+        [service.shown_audit(e, moderators) for e in entries])
     return render("moderation.html", items=shown, audit=audit, status=status, actions=ACTIONS,
                   notice=request.args.get("done"), error=None)
 
