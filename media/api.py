@@ -72,11 +72,11 @@ def create_media(data):
     verified and re-encoded at once (`status: ready`).
     """
     if request.mimetype == "multipart/form-data":
-        return service.media_json(_receive_multipart())
+        return _receive_multipart()
     if not data.get("upload_id"):
         raise ApiError(400, "validation_error", "send a multipart `file` or an `upload_id`",
                        {"upload_id": ["required unless a file is sent"]})
-    return service.media_json(service.create_from_upload(g.account, data["upload_id"]))
+    return service.create_from_upload(g.account, data["upload_id"])
 
 
 def _receive_multipart():
@@ -100,7 +100,7 @@ def _receive_multipart():
 def get_media(media_id):
     """Its owner sees it in any state; others see it ready and only through a post they may
     see (or as its owner's avatar): a media of no visible post is a 404."""
-    return service.media_json(service.get_visible(media_id, current_account()))
+    return service.get_visible(media_id, current_account())
 
 
 @bp.delete("/media/<media_id>")

@@ -25,15 +25,23 @@ from app.extensions import redis_client
 from app.jobs import enqueue
 from app.live import account_room, emit
 from app.locks import JobLock
-from app.times import as_utc, iso, utcnow
+from app.times import as_utc, utcnow
 from media.images import ImageLimits, process_image
 from media.models import Media, Rendition
 from media.probe import Limits, MediaRejected, probe, sniff_file
-from media.storage import ObjectNotFound, StorageError, TransientStorageError, storage_from_config
+from media.schemas import MediaSchema
+from media.storage import (
+    ObjectNotFound,
+    StorageError,
+    TransientStorageError,
+    storage,
+    url,
+)
 from media.transcode import Options, TranscodeError, transcode
 from media.tus import TUS_VERSION, TusError, Upload, UploadStore
 
 log = logging.getLogger(__name__)
+_media = MediaSchema()
 
 PROGRESS_EVERY_SECONDS = 1.0
 # Random bytes in every stored key: file URLs cannot be made from ids (media stored with the
@@ -50,14 +58,6 @@ _STATUS = {"unsupported_format": 415, "too_large": 413, "corrupt": 422}
 def _setting(name: str, default: Any) -> Any:
     value = current_app.config.get(name)
     return default if value in (None, "") else value
-
-
-def storage():
-    """The configured backend (built once per app)."""
-    ext = current_app.extensions
-    if "media_storage" not in ext:
-        ext["media_storage"] = storage_from_config(current_app.config)
-    return ext["media_storage"]
 
 
 def upload_store() -> UploadStore:
@@ -169,42 +169,8 @@ def get_visible(media_id: str, viewer: Any | None) -> Media:
     return media
 
 
-def _url(key: str | None) -> str | None:
-    return storage().url(key) if key else None
-
-
-def media_json(media: Media) -> dict:
-    """The contract's Media (plus ``url``/``thumbnail_url`` for images, ``has_audio``)."""
-    data = {
-        "id": str(media.id),
-        "type": media.type,
-        "status": media.status,
-        "progress": media.progress,
-        "duration": media.duration,
-        "width": media.width,
-        "height": media.height,
-        "poster_url": None,
-        "renditions": [],
-        "hls_url": None,
-        "error": dict(media.error) if media.error else None,
-        "created_at": iso(media.created_at),
-    }
-    if media.status == "ready":
-        if media.type == "video":
-            data.update(
-                poster_url=_url(media.poster_key), hls_url=_url(media.hls_key),
-                has_audio=media.has_audio,
-                renditions=[{"name": r.name, "width": r.width, "height": r.height,
-                             "bitrate": r.bitrate, "url": _url(r.key)} for r in media.renditions],
-            )
-        else:
-            data.update(url=_url(media.image_key), thumbnail_url=_url(media.thumbnail_key),
-                        poster_url=_url(media.thumbnail_key))
-    return data
-
-
 def media_json_many(ids: list[str]) -> list[dict]:
-    """Media JSON in the order of ``ids``; unknown ids are skipped."""
+    """Media JSON (``MediaSchema``) in the order of ``ids``; unknown ids are skipped."""
     object_ids = []
     for media_id in ids:
         try:
@@ -212,7 +178,7 @@ def media_json_many(ids: list[str]) -> list[dict]:
         except (InvalidId, TypeError):
             continue
     found = {str(m.id): m for m in Media.objects(id__in=object_ids, deleted_at=None)}
-    return [media_json(found[str(i)]) for i in ids if str(i) in found]
+    return _media.dump([found[str(i)] for i in ids if str(i) in found], many=True)
 
 
 def media_url(media_id: str) -> str | None:
@@ -220,7 +186,7 @@ def media_url(media_id: str) -> str | None:
     media = get(media_id)
     if media is None or media.status != "ready":
         return None
-    return _url(media.image_key or media.poster_key)
+    return url(media.image_key or media.poster_key)
 
 
 def check_avatar(account: Any, media_id: str, field: str = "avatar_media_id") -> None:
@@ -494,7 +460,7 @@ def _mark_ready(media_id: str, result: Any, started: Media) -> str:
         return media.status if media else "missing"
     media = get(media_id)
     _send(signals.media_ready, media)
-    _emit("media.ready", media, {"media": media_json(media)})
+    _emit("media.ready", media, {"media": _media.dump(media)})
     return "ready"
 
 
@@ -688,7 +654,7 @@ def delete_account_media(account_id: Any) -> int:
 
 __all__ = [
     "TransientStorageError", "check_avatar", "create_from_file", "create_from_upload",
-    "delete_media", "discard", "get", "get_visible", "media_json", "media_json_many",
+    "delete_media", "discard", "get", "get_visible", "media_json_many",
     "media_state", "media_url", "process", "purge_deleted", "purge_strays",
     "register_viewer_check",
 ]

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from flask import current_app
+
 from media.signing import UrlSigner
 
 CONTENT_TYPES = {
@@ -314,6 +316,19 @@ def storage_from_config(config: dict | object) -> LocalStorage | S3Storage:
             url_ttl=int(get("S3_URL_TTL") or 6 * 3600), app_base_url=base, signer=signer,
         )
     return LocalStorage(get("MEDIA_DIR"), base_url=base, signer=signer)
+
+
+def storage() -> LocalStorage | S3Storage:
+    """The configured backend (built once per app)."""
+    ext = current_app.extensions
+    if "media_storage" not in ext:
+        ext["media_storage"] = storage_from_config(current_app.config)
+    return ext["media_storage"]
+
+
+def url(key: str | None) -> str | None:
+    """Where a client fetches ``key`` (None for no key)."""
+    return storage().url(key) if key else None
 
 
 def rewrite_playlist(text: str, to_url: object, base_key: str) -> str:
