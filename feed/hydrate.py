@@ -1,11 +1,11 @@
 """Turning post ids into the contract's Post JSON for one viewer, from Redis when warm.
 
-A post's cache entry is the hash ``post:{id}``: ``json`` (what every viewer sees) and the
-counts ``like``, ``comment``, ``view`` (the last kept in step with the ``pv:{id}``
-unique-viewer sketch), so one HMGET per post hydrates it. Authors come from the public
-account cache. A deleted post leaves a tombstone so a stale timeline entry costs no
-MongoDB query. A warm page is two round trips: the posts with the viewer's likes and
-blocks, then the authors. Which posts a viewer gets is decided by ``feed.visibility``.
+A post's cache entry is the hash ``post:{id}``: ``json`` (what every viewer sees, as
+``CachedPostSchema`` writes it) and the counts ``like``, ``comment``, ``view`` (the last
+kept in step with the ``pv:{id}`` unique-viewer sketch), so one HMGET per post hydrates it.
+Authors come from the public account cache. A deleted post leaves a tombstone so a stale
+timeline entry costs no MongoDB query. A warm page is two round trips: the posts with the
+viewer's likes and blocks, then the authors. Which posts a viewer gets is decided by ``feed.visibility``.
 """
 
 from __future__ import annotations
@@ -15,50 +15,46 @@ from typing import Any
 
 from bson import ObjectId
 from flask import current_app
+from marshmallow import fields
 
 from app import jsonio
 from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.extensions import redis_client
 from app.pagination import encode_cursor
-from app.times import iso
 from feed import audience, cache, graph
 from feed.models import Like, Post
+from feed.schemas import PostSchema
 from feed.visibility import visible
 from media import service as media
 
 TOMBSTONE = "-"
 
 
-def static_json(post: Post) -> dict[str, Any]:
-    """What every viewer sees of a post, minus counts, author and ``liked``."""
-    return {
-        "id": str(post.id),
-        "kind": post.kind,
-        "author_id": str(post.author),
-        "text": post.text or "",
-        "title": post.title,
-        "body_html": post.body_html,
-        "media_ids": list(post.media_ids),
-        "tags": list(post.tags),
-        "audience": audience.normalize(post.audience.to_mongo().to_dict()) if post.audience else None,
-        "products": [
-            {"title": p.title, "url": p.url, "price": p.price, "image_url": p.image_url}
-            for p in post.products
-        ],
-        "campaign_id": str(post.campaign_id) if post.campaign_id else None,
-        "status": post.status,
-        "error": post.error or None,
-        "created_at": iso(post.created_at),
-        "edited_at": iso(post.edited_at),
-        "publish_at": iso(post.publish_at),
-        "score": cache.score(post.created_at),
-    }
+class CachedPostSchema(PostSchema):
+    """What every viewer sees of a post, kept in its cache entry: the contract's Post minus
+    the author, media, counts, ``liked`` and cursor (each page adds them), plus the author's
+    and media's ids and the timeline ``score``; ``audience`` as ``feed.visibility`` reads it."""
+
+    class Meta:
+        exclude = ("author", "media", "like_count", "comment_count", "view_count", "liked",
+                   "cursor")
+
+    author_id = fields.String(attribute="author")
+    text = fields.Function(lambda post: post.text or "")
+    media_ids = fields.List(fields.String())
+    audience = fields.Function(lambda post: audience.normalize(
+        post.audience.to_mongo().to_dict()) if post.audience else None)
+    error = fields.Function(lambda post: post.error or None)
+    score = fields.Function(lambda post: cache.score(post.created_at))
+
+
+_cached = CachedPostSchema()
 
 
 def store(post: Post) -> dict[str, Any]:
     """(Re)write a post's cache entry from the document; returns it with its counts."""
-    data = static_json(post)
+    data = _cached.dump(post)
     key = cache.post_key(post.id)
     counts = {"like_count": post.like_count, "comment_count": post.comment_count,
               "view_count": max(post.view_count, redis_client.pfcount(cache.views_key(post.id)))}
@@ -82,7 +78,7 @@ return 1
 def restate(post: Post) -> None:
     """Rewrite a changed post's cached JSON, keeping the cached counts: they move with every
     like, comment and view, while this document's counts may be older (read before them)."""
-    redis_client.eval(_RESTATE, 1, cache.post_key(post.id), jsonio.dumps(static_json(post)))
+    redis_client.eval(_RESTATE, 1, cache.post_key(post.id), jsonio.dumps(_cached.dump(post)))
 
 
 def forget(post_id: object, deleted: bool = False) -> None:

@@ -86,9 +86,9 @@ class PostSchema(Schema):
     comment_count = fields.Integer()
     view_count = fields.Integer()
     liked = fields.Boolean()
-    created_at = fields.String()
-    edited_at = fields.String(allow_none=True)
-    publish_at = fields.String(allow_none=True)
+    created_at = Written()
+    edited_at = Written(allow_none=True)
+    publish_at = Written(allow_none=True)
     cursor = fields.String()
 
 
