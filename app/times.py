@@ -13,8 +13,9 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """Stored datetimes come back naive from some drivers; they are UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    """Every datetime aware and in UTC: stored ones come back naive from some drivers (they
+    are UTC), parsed ones may carry another offset."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -34,7 +35,7 @@ OUT_OF_RANGE = "must be between 1970-01-01 and 2999-12-31 (UTC)"
 def in_range(value: datetime) -> datetime:
     """``value`` in UTC; ValueError when it cannot be carried to UTC or is out of range."""
     try:
-        moment = as_utc(value).astimezone(UTC)
+        moment = as_utc(value)
     except OverflowError:
         raise ValueError(OUT_OF_RANGE) from None
     if not EARLIEST <= moment < LATEST:
