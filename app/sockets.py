@@ -5,16 +5,13 @@ session cookie from this site's own pages only: a connection whose ``Origin`` is
 site (a sibling subdomain too: SameSite does not stop those) is not signed in by the cookie
 it carries, unless that origin is in ``SESSION_ALLOWED_ORIGINS``. A bad, revoked or suspended
 token is refused (``connect_error``); no credentials is an anonymous connection that may
-subscribe to public things only. Rooms are rebuilt from the
-account's state on every connect, so a reconnecting client resumes them:
+subscribe to public things only.
 
-- ``account:<id>``: events for the account (notifications, media, moderation decisions);
-- ``feed:<author>:<segment>`` for each followed (and not muted) author, in the viewer's own
-  segment, for ``feed.new``;
-- ``page:<author>:<segment>`` and ``post:<id>`` for what the client subscribed to.
-
-Which rooms those are, what a viewer may subscribe to and which subscribers may get a post's
-events is the feed's rule (feed/subscriptions.py); room names are app/live.py's.
+A connection is in rooms (named by app/live.py): its account's, the feed rooms of the authors
+it follows, and those of the posts and pages it subscribed to. Which rooms, what it may
+subscribe to and which subscribers may get a post's events is the feed's rule
+(feed/subscriptions.py); this server applies it, and rebuilds a connection's rooms on every
+connect, so a reconnecting client resumes them.
 
 Each process keeps its own connections in a local registry (sid -> viewer, token, rooms).
 Changes that concern a connection held by another process travel on the control channel
