@@ -24,7 +24,6 @@ from app import (
     ratelimits,
     request_limits,
     runtime,
-    sockets,
 )
 from app.accounts import service as accounts
 from app.accounts.api import bp as accounts_bp
@@ -42,6 +41,7 @@ from app.pages import signin as signin_pages
 from app.pages.blueprint import bp as pages_bp
 from app.push import setup as push_setup
 from app.push.api import bp as push_bp
+from app.sockets import server as sockets
 from app.urls import absolutize
 from feed.api import bp as feed_bp
 from feed.campaign_api import bp as campaigns_bp

@@ -13,8 +13,8 @@ in, a revoked token must close exactly the sockets opened with it, an interest-t
 must be checked against each viewer's profile. Those go over a second Redis channel
 (``CONTROL_CHANNEL``) as small JSON messages; each web process runs one listener thread that
 resubscribes after Redis restarts, and applies what concerns its own connections (the
-handlers are registered by app/sockets.py). A message is applied at once in the process that
-sends it and ignored when it comes back from Redis.
+handlers are registered by app/sockets/control.py). A message is applied at once in the
+process that sends it and ignored when it comes back from Redis.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def rooms_changed(*account_ids: object) -> None:
 
 
 def on_control(op: str) -> Callable[[Callable[[dict], None]], Callable[[dict], None]]:
-    """Register the local handler of a control operation (app/sockets.py does)."""
+    """Register the local handler of a control operation (app/sockets/control.py does)."""
 
     def register(handler: Callable[[dict], None]) -> Callable[[dict], None]:
         _handlers[op] = handler

@@ -1,6 +1,6 @@
 """Who may receive which live events: the feed's rules behind the Socket.IO server's rooms.
 
-The socket server (app/sockets.py) holds connections and puts them in rooms (named by
+The socket server (app/sockets/) holds connections and puts them in rooms (named by
 app/live.py); this module decides which: a signed-in viewer's connection is in its account's
 room and, for its own segment, the feed rooms of the authors it follows and has not muted or
 blocked. It may subscribe to a post it may see (``feed.visibility``) and to the page of an

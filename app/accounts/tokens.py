@@ -23,12 +23,12 @@ from flask import current_app
 from app import live
 from app.accounts.models import Token
 from app.auth import PAGE_PREFIX
-from app.auth import is_page as is_page
 from app.extensions import redis_client
 from app.times import as_utc, utcnow
 
 
-def _hash(raw: str) -> str:
+def hash_of(raw: str) -> str:
+    """What is stored and cached for a token, and names the live sockets opened with it."""
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -44,11 +44,11 @@ def _cache(token_hash: str, account_id: str, ttl: int) -> None:
 def issue(account_id: object, page: bool = False) -> str:
     """A new token for the account; only its hash is stored. The token starts with the
     account's id, so the account can be read together with the token (``claimed_id``).
-    ``page``: a page session's token, refused as a bearer token (``is_page``)."""
+    ``page``: a page session's token, refused as a bearer token (``app.auth.is_page``)."""
     raw = f"{PAGE_PREFIX if page else ''}{account_id}.{secrets.token_urlsafe(32)}"
     ttl = current_app.config["TOKEN_TTL_SECONDS"]
-    Token(token_hash=_hash(raw), account=account_id, expires_at=utcnow() + timedelta(seconds=ttl)).save()
-    _cache(_hash(raw), str(account_id), ttl)
+    Token(token_hash=hash_of(raw), account=account_id, expires_at=utcnow() + timedelta(seconds=ttl)).save()
+    _cache(hash_of(raw), str(account_id), ttl)
     return raw
 
 
@@ -59,7 +59,7 @@ def claimed_id(raw: str) -> str | None:
 
 
 def cache_key(raw: str) -> str:
-    return f"tok:{_hash(raw)}"
+    return f"tok:{hash_of(raw)}"
 
 
 _UNREAD = object()
@@ -73,7 +73,7 @@ def resolve(raw: str, cached: str | None | object = _UNREAD) -> str | None:
     """
     if not raw or len(raw) > 200:
         return None
-    token_hash = _hash(raw)
+    token_hash = hash_of(raw)
     account_id = redis_client.get(f"tok:{token_hash}") if cached is _UNREAD else cached
     if account_id:
         return account_id
@@ -91,12 +91,12 @@ def resolve(raw: str, cached: str | None | object = _UNREAD) -> str | None:
 def cached_for(raw: str) -> float:
     """Seconds until ``resolve`` must look the token up again (0 if not cached). The cache
     entry never outlives the token, so a live socket re-checks its token then."""
-    ms = redis_client.pttl(f"tok:{_hash(raw)}")
+    ms = redis_client.pttl(f"tok:{hash_of(raw)}")
     return ms / 1000 if ms > 0 else 0.0
 
 
 def revoke(raw: str) -> None:
-    token_hash = _hash(raw)
+    token_hash = hash_of(raw)
     Token.objects(token_hash=token_hash).delete()
     redis_client.delete(f"tok:{token_hash}")
     _close_sockets([token_hash])
@@ -110,7 +110,7 @@ def _close_sockets(hashes: list[str], account_id: object | None = None,
 
 def revoke_all(account_id: object, keep: str | None = None) -> None:
     """Revoke every token of the account, except ``keep`` (a raw token) if given."""
-    keep_hash = _hash(keep) if keep else None
+    keep_hash = hash_of(keep) if keep else None
     query = Token.objects(account=account_id)
     if keep_hash:
         query = query.filter(token_hash__ne=keep_hash)

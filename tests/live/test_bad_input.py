@@ -7,7 +7,7 @@ import json
 import pytest
 import websocket
 
-from app import sockets
+from app.sockets import connections, rooms
 from tests.support import wait_for
 
 INVALID = {"ok": False, "error": "invalid_payload"}
@@ -42,12 +42,12 @@ def test_extra_arguments_and_unknown_events_get_an_error_ack(live, make_account)
     for reserved in ("connect", "disconnect"):
         assert client.call(reserved, {"token": "x"}) == {"ok": False, "error": "unknown_event"}
     assert client.connected
-    assert sockets.registry.get(client.sio.get_sid())
-    assert sockets.registry.get(client.sio.get_sid()).account_id == account.id
+    assert connections.registry.get(client.sio.get_sid())
+    assert connections.registry.get(client.sio.get_sid()).account_id == account.id
 
 
 def test_subscriptions_are_capped_per_connection(live, make_account, monkeypatch):
-    monkeypatch.setattr(sockets, "MAX_SUBSCRIPTIONS", 3)
+    monkeypatch.setattr(rooms, "MAX_SUBSCRIPTIONS", 3)
     authors = [make_account("merchant") for _ in range(4)]
     client = live()
     for author in authors[:3]:

@@ -83,7 +83,7 @@ def test_suspension_and_deletion_close_sockets(app, live, refused, make_account,
 
 
 def test_a_dropped_connection_reconnects_into_its_rooms(live, proxy, make_account, rest):
-    from app import sockets
+    from app.sockets import connections
 
     author, fan = make_account("merchant"), make_account("fan")
     rest.follow(fan, author)
@@ -91,25 +91,25 @@ def test_a_dropped_connection_reconnects_into_its_rooms(live, proxy, make_accoun
     first_sid = phone.sio.get_sid()
     proxy.drop()  # the network goes away; the client library reconnects by itself
     wait_for(lambda: phone.connected and phone.sio.get_sid() not in (None, first_sid))
-    wait_for(lambda: sockets.registry.get(first_sid) is None)
+    wait_for(lambda: connections.registry.get(first_sid) is None)
     post = rest.post(author, text="after the drop")
     assert phone.wait("feed.new")["post"]["id"] == post["id"]
 
 
 def test_revalidation_closes_sockets_whose_revocation_notice_was_lost(app, live, make_account):
     """After the control channel resubscribes, every connection is checked again."""
-    from app import sockets
     from app.accounts import tokens
     from app.accounts.models import Token
+    from app.sockets import recheck
 
     fan, other = make_account("fan"), make_account("fan")
     lost, kept = live(fan.token), live(other.token)
     with app.app_context():  # revoked without the live notice, as if Redis were down for it
-        Token.objects(token_hash=tokens._hash(fan.token)).delete()
-        app.extensions["redis"].delete(f"tok:{tokens._hash(fan.token)}")
+        Token.objects(token_hash=tokens.hash_of(fan.token)).delete()
+        app.extensions["redis"].delete(f"tok:{tokens.hash_of(fan.token)}")
     lost.barrier()
     assert lost.connected
-    sockets._revalidate_all(app)
+    recheck.revalidate_all(app)
     wait_for(lambda: not lost.connected)
     kept.barrier()
     assert kept.connected
@@ -136,7 +136,7 @@ def test_a_socket_closes_when_its_token_expires(app, live, refused, make_account
 
 def test_token_rechecks_of_closed_connections_do_not_pile_up():
     """Closed connections' re-checks are dropped, not kept until their token's expiry."""
-    from app.sockets import Connection, Registry
+    from app.sockets.connections import Connection, Registry
 
     registry = Registry()
     for i in range(5000):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from app import sockets
+from app.sockets import connections
 from tests.live.conftest import LiveClient, refusal
 from tests.support import read_session_cookie, sign_in_page
 
@@ -35,7 +35,7 @@ def connect(server):
 
 def _viewer(client: LiveClient) -> str | None:
     """The account the server holds this connection for (None: anonymous)."""
-    return sockets.registry.get(client.sio.get_sid("/")).account_id
+    return connections.registry.get(client.sio.get_sid("/")).account_id
 
 
 @pytest.fixture
