@@ -27,6 +27,7 @@ from search.documents import viewer_from_account
 from search.engine import TYPES, BadCursor, SearchRequest, SearchUnavailable
 
 bp = Blueprint("search", __name__, description="Search posts, headlines, videos and accounts")
+_accounts = AccountSchema(many=True)  # search items and suggestions carry Account JSON
 
 
 class SearchArgs(PageArgs):
@@ -115,13 +116,8 @@ def suggest(q: str, limit: int) -> dict[str, Any]:
 def _accounts_json(ids: list[str], viewer: Any) -> list[dict]:
     """Contract Account JSON in order, leaving out accounts suspended since indexing."""
     found = accounts.get_many(ids)
-    out = []
-    for account_id in ids:
-        account = found.get(account_id)
-        if account is None or account.suspended:
-            continue
-        out.append(AccountSchema().dump(seen_by(account, viewer)))
-    return out
+    return _accounts.dump([seen_by(found[i], viewer) for i in ids
+                           if i in found and not found[i].suspended])
 
 
 def _posts_json(ids: list[str], viewer: Any) -> dict[str, dict]:
