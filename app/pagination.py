@@ -8,7 +8,7 @@ import json
 import math
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 from bson import ObjectId
@@ -53,8 +53,10 @@ _MAX_DEPTH = 3
 NOT_OURS = "not a cursor from this API"
 
 
-def _invalid(name: str = "cursor", why: str = NOT_OURS,
-             message: str = "cursor is not valid") -> ApiError:
+def invalid_cursor(why: str = NOT_OURS, name: str = "cursor",
+                   message: str = "cursor is not valid") -> ApiError:
+    """The one 400 ``invalid_cursor``: ``raise invalid_cursor(...)`` also for a cursor that
+    decoded but leads nowhere (a ranking that has expired)."""
     return ApiError(400, "invalid_cursor", message, {name: [why]})
 
 
@@ -66,14 +68,7 @@ def refusing(*errors: type[BaseException], why: str = NOT_OURS, name: str = "cur
     try:
         yield
     except errors:
-        raise _invalid(name, why, message) from None
-
-
-def reject_cursor(why: str = NOT_OURS, name: str = "cursor",
-                  message: str = "cursor is not valid") -> NoReturn:
-    """The 400 ``invalid_cursor`` for a cursor that decoded but leads nowhere (a ranking
-    that has expired)."""
-    raise _invalid(name, why, message)
+        raise invalid_cursor(why, name, message) from None
 
 
 def _plain(value: Any, depth: int = 0) -> bool:
@@ -166,9 +161,9 @@ def decode_cursor(cursor: str | None,
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _invalid(name) from None
+        raise invalid_cursor(name=name) from None
     if not _plain(value) or (shape is not None and not isinstance(value, shape)):
-        raise _invalid(name)
+        raise invalid_cursor(name=name)
     if parts is None:
         return value
     try:
@@ -178,7 +173,7 @@ def decode_cursor(cursor: str | None,
             raise ValueError("not the cursor's parts")
         return [part(v) for part, v in zip(parts, value, strict=True)]
     except (ValueError, TypeError):
-        raise _invalid(name) from None
+        raise invalid_cursor(name=name) from None
 
 
 def after_key(query: Any, field: str, value: Any, last_id: str,

@@ -26,7 +26,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Account
 from app.errors import ApiError
 from app.extensions import redis_client
-from app.pagination import decode_cursor, encode_cursor, int_range, reject_cursor, str_part
+from app.pagination import decode_cursor, encode_cursor, int_range, invalid_cursor, str_part
 from feed import audience, graph, hydrate, interests, rank, stamps, trends
 from feed.models import Like, Post
 
@@ -187,7 +187,7 @@ def page(viewer: Account | None, device: str | None, limit: int,
     entries, size = pipe.execute() if key else ([], 0)
     if not size:
         if cursor:
-            reject_cursor("expired", message="this ranking has expired: start again")
+            raise invalid_cursor("expired", message="this ranking has expired: start again")
         snapshot, size = _build(viewer, who)
         key = _snapshot_key(who, snapshot)
         entries = redis_client.lrange(key, 0, limit - 1)
