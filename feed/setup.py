@@ -48,30 +48,37 @@ def _register_schemas(app: Flask) -> None:
     components.schema("NotificationGroup", schema=NotificationGroupSchema)
 
 
+# Each signal's receivers, in the order they run.
+_RECEIVERS = (
+    (signals.post_saved, live_events.on_post_saved),
+    (signals.post_saved, live_events.on_post_changed),
+    (signals.post_saved, channels.on_post_saved),
+    (signals.post_deleted, channels.on_post_deleted),
+    (signals.media_ready, _on_media_ready),
+    (signals.media_failed, _on_media_failed),
+    (signals.account_deleted, _on_account_deleted),
+    (signals.account_changed, stamps.on_account_changed),
+    (signals.post_saved, campaigns.on_post_saved),
+    (signals.post_saved, trends.on_post_saved),
+    (signals.post_saved, mentions.on_post_saved),
+    (signals.post_engaged, trends.on_post_engaged),
+    (signals.post_engaged, interests.on_post_engaged),
+    (signals.followed, interests.on_followed),
+    (signals.followed, foryou.on_followed),
+    (signals.post_engaged, segments.on_post_engaged),
+    (signals.followed, segments.on_followed),
+    (signals.unfollowed, segments.on_unfollowed),
+    (signals.post_saved, segments.on_post_saved),
+    (signals.post_deleted, campaigns.on_post_deleted),
+    (signals.account_changed, campaigns.on_account_changed),
+)
+
+
 def init_app(app: Flask) -> None:
     register_viewer_check(visibility.may_see_media)
-    signals.post_saved.connect(live_events.on_post_saved, weak=False)
-    signals.post_saved.connect(live_events.on_post_changed, weak=False)
-    signals.post_saved.connect(channels.on_post_saved, weak=False)
-    signals.post_deleted.connect(channels.on_post_deleted, weak=False)
-    signals.media_ready.connect(_on_media_ready, weak=False)
-    signals.media_failed.connect(_on_media_failed, weak=False)
-    signals.account_deleted.connect(_on_account_deleted, weak=False)
-    signals.account_changed.connect(stamps.on_account_changed, weak=False)
-    signals.post_saved.connect(campaigns.on_post_saved, weak=False)
-    signals.post_saved.connect(trends.on_post_saved, weak=False)
-    signals.post_saved.connect(mentions.on_post_saved, weak=False)
-    signals.post_engaged.connect(trends.on_post_engaged, weak=False)
-    signals.post_engaged.connect(interests.on_post_engaged, weak=False)
-    signals.followed.connect(interests.on_followed, weak=False)
-    signals.followed.connect(foryou.on_followed, weak=False)
-    signals.post_engaged.connect(segments.on_post_engaged, weak=False)
-    signals.followed.connect(segments.on_followed, weak=False)
-    signals.unfollowed.connect(segments.on_unfollowed, weak=False)
-    signals.post_saved.connect(segments.on_post_saved, weak=False)
+    for signal, receiver in _RECEIVERS:
+        signal.connect(receiver, weak=False)
     audience.use_segments(segments.is_member)
-    signals.post_deleted.connect(campaigns.on_post_deleted, weak=False)
-    signals.account_changed.connect(campaigns.on_account_changed, weak=False)
     _register_schemas(app)
     app.cli.add_command(feeds_cli)
     app.cli.add_command(demo_cli)
