@@ -65,7 +65,6 @@ def hold(redis: Any, key: str, seconds: float, wait: float,
 def _release(lock: Any, token: str, retry_seconds: float) -> bool:
     """Release the lock if it still carries ``token``; True if it did."""
     deadline = time.monotonic() + retry_seconds
-    lock.local.token = token.encode()
     while True:
         try:
             lock.do_release(token.encode())
