@@ -28,29 +28,29 @@ def _queue(task_name: str, key: str, doc_id: str, gone: bool = False) -> None:
     except Exception:  # Redis down: the sweep's watermark still catches posts
         log.exception("search: could not mark %s dirty", key)
     try:
-        enqueue(f"search.tasks.{task_name}", doc_id)
+        enqueue(task_name, doc_id)
     except Exception:  # broker down: the dirty mark makes the sweep do it
         log.exception("search: could not queue %s for %s", task_name, key)
 
 
 def _post_saved(post: Any, **_: Any) -> None:
-    _queue("index_post", f"post:{post.id}", str(post.id))
+    _queue("search.tasks.index_post", f"post:{post.id}", str(post.id))
 
 
 def _post_deleted(post: Any, **_: Any) -> None:
-    _queue("delete_post", f"post:{post.id}", str(post.id), gone=True)
+    _queue("search.tasks.delete_post", f"post:{post.id}", str(post.id), gone=True)
 
 
 def _account_changed(account: Any, **_: Any) -> None:
     if getattr(account, "kind", None) == "fan":
         return  # fans are never indexed
-    _queue("index_account", f"account:{account.id}", str(account.id))
+    _queue("search.tasks.index_account", f"account:{account.id}", str(account.id))
 
 
 def _account_deleted(account: Any, **_: Any) -> None:
     if getattr(account, "kind", None) == "fan":
         return
-    _queue("delete_account", f"account:{account.id}", str(account.id), gone=True)
+    _queue("search.tasks.delete_account", f"account:{account.id}", str(account.id), gone=True)
 
 
 def _moderation_decided(item: Any, **_: Any) -> None:
@@ -58,9 +58,9 @@ def _moderation_decided(item: Any, **_: Any) -> None:
     if not target_id:
         return
     if target_type == "post":
-        _queue("index_post", f"post:{target_id}", str(target_id))
+        _queue("search.tasks.index_post", f"post:{target_id}", str(target_id))
     elif target_type == "account":
-        _queue("index_account", f"account:{target_id}", str(target_id))
+        _queue("search.tasks.index_account", f"account:{target_id}", str(target_id))
 
 
 def _health() -> dict[str, Any]:
